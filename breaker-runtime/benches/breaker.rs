@@ -1,0 +1,155 @@
+//! The cost of a protected call, side by side with the `failsafe` and `recloser` crates
+//! and a bare call of the same async function, in one run.
+//!
+//! Every measured future completes on its first poll, so each iteration polls it once
+//! with a no-op waker: no executor cost, only the breaker's. Run with
+//! `cargo bench -p breaker-runtime --bench breaker`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::{Arc, Barrier};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use breaker_runtime::{CircuitBreaker, Config, Error};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+/// The protected work: an async function that answers at once.
+async fn work(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+async fn fail(_: u64) -> Result<u64, Error> {
+    Err(Error::UnknownService { service: "down".into(), suggestion: None })
+}
+
+/// Polls a future that must be ready on its first poll.
+#[inline]
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the benchmarked future is not ready on its first poll"),
+    }
+}
+
+fn minimal() -> Config {
+    Config::builder().threshold(5).no_timeout().no_bulkhead().build().unwrap()
+}
+
+fn ours(config: Config) -> CircuitBreaker {
+    CircuitBreaker::new("bench", config).unwrap()
+}
+
+fn failsafe_breaker() -> impl failsafe::futures::CircuitBreaker {
+    use failsafe::{backoff, failure_policy};
+    failsafe::Config::new()
+        .failure_policy(failure_policy::consecutive_failures(5, backoff::constant(Duration::from_secs(30))))
+        .build()
+}
+
+fn recloser_breaker() -> recloser::AsyncRecloser {
+    recloser::AsyncRecloser::from(
+        recloser::Recloser::custom().error_rate(0.5).closed_len(5).open_wait(Duration::from_secs(30)).build(),
+    )
+}
+
+fn closed(c: &mut Criterion) {
+    let mut group = c.benchmark_group("closed");
+    group.bench_function(BenchmarkId::new("minimal", "bare"), |b| b.iter(|| ready(work(black_box(1)))));
+    let breaker = ours(minimal());
+    group.bench_function(BenchmarkId::new("minimal", "breaker"), |b| {
+        b.iter(|| ready(breaker.call(work(black_box(1)))))
+    });
+    let fs = failsafe_breaker();
+    group.bench_function(BenchmarkId::new("minimal", "failsafe"), |b| {
+        b.iter(|| ready(failsafe::futures::CircuitBreaker::call(&fs, work(black_box(1)))))
+    });
+    let rc = recloser_breaker();
+    group.bench_function(BenchmarkId::new("minimal", "recloser"), |b| {
+        b.iter(|| ready(rc.call(work(black_box(1)))))
+    });
+
+    let windowed = ours(
+        Config::builder()
+            .threshold(5)
+            .window(Duration::from_secs(60))
+            .no_timeout()
+            .no_bulkhead()
+            .build()
+            .unwrap(),
+    );
+    group.bench_function(BenchmarkId::new("window", "breaker"), |b| {
+        b.iter(|| ready(windowed.call(work(black_box(1)))))
+    });
+    let defaults = ours(Config::default());
+    group.bench_function(BenchmarkId::new("defaults", "breaker"), |b| {
+        b.iter(|| ready(defaults.call(work(black_box(1)))))
+    });
+    group.finish();
+}
+
+fn open(c: &mut Criterion) {
+    let mut group = c.benchmark_group("open");
+    let breaker = ours(minimal());
+    breaker.force_open();
+    let breaker = ours(minimal());
+    for _ in 0..5 {
+        let _ = ready(breaker.call(fail(0)));
+    }
+    assert!(matches!(ready(breaker.call(work(1))), Err(Error::CircuitOpen { .. })));
+    group.bench_function("breaker", |b| b.iter(|| ready(breaker.call(work(black_box(1))))));
+
+    let fs = failsafe_breaker();
+    for _ in 0..5 {
+        let _ = ready(failsafe::futures::CircuitBreaker::call(&fs, fail(0)));
+    }
+    assert!(matches!(
+        ready(failsafe::futures::CircuitBreaker::call(&fs, work(1))),
+        Err(failsafe::Error::Rejected)
+    ));
+    group.bench_function("failsafe", |b| {
+        b.iter(|| ready(failsafe::futures::CircuitBreaker::call(&fs, work(black_box(1)))))
+    });
+
+    let rc = recloser_breaker();
+    for _ in 0..6 {
+        let _ = ready(rc.call(fail(0)));
+    }
+    assert!(matches!(ready(rc.call(work(1))), Err(recloser::Error::Rejected)));
+    group.bench_function("recloser", |b| b.iter(|| ready(rc.call(work(black_box(1))))));
+    group.finish();
+}
+
+/// Wall time per call with `threads` threads calling one shared breaker at once.
+fn per_call(breaker: &CircuitBreaker, threads: usize, iters: u64) -> Duration {
+    let start = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let breaker = breaker.clone();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let began = Instant::now();
+                for _ in 0..iters {
+                    let _ = black_box(ready(breaker.call(work(black_box(1)))));
+                }
+                began.elapsed()
+            })
+        })
+        .collect();
+    start.wait();
+    handles.into_iter().map(|h| h.join().unwrap()).max().unwrap_or_default()
+}
+
+fn contended(c: &mut Criterion) {
+    let mut group = c.benchmark_group("contended");
+    let breaker = ours(minimal());
+    group.bench_function("1-thread", |b| b.iter_custom(|iters| per_call(&breaker, 1, iters)));
+    group.bench_function("2-threads", |b| b.iter_custom(|iters| per_call(&breaker, 2, iters)));
+    group.finish();
+}
+
+criterion_group!(benches, closed, open, contended);
+criterion_main!(benches);

@@ -1,0 +1,429 @@
+//! A protected call from start to end: admission, bulkhead, timeout, classification,
+//! recording, and the hand-over to the fallback chain.
+//!
+//! [`Attempt`] is written by hand rather than as an `async fn`, for speed: on the path
+//! most calls take (admitted, the call ready on its first poll) everything stays in
+//! registers and the future's fields are written only if the call has to wait; and the
+//! future stays small, because futures are moved and a large one is a large copy on
+//! every call. Slow paths (waiting in the bulkhead queue, waiting with a timeout) box
+//! what they need.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+use tokio::sync::SemaphorePermit;
+
+use crate::classify::{Classify, DefaultClassifier, Outcome};
+use crate::error::Error;
+use crate::observe::RejectionKind;
+use crate::policy::Timeout;
+use crate::policy::fallback::{Cause, Fallback};
+
+use super::machine::Rejected;
+use super::permit::Ticket;
+use super::settings::CallPolicy;
+use super::{CircuitBreaker, Inner};
+
+/// The parts of a call's policy its fallbacks apply, fixed at admission.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FallbackPolicy {
+    pub(crate) depth: u32,
+    /// 0: no limit.
+    pub(crate) timeout_nanos: u64,
+}
+
+impl FallbackPolicy {
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        (self.timeout_nanos != 0).then(|| Duration::from_nanos(self.timeout_nanos))
+    }
+}
+
+/// What an attempt turns its end into: the caller's answer directly ([`Direct`]), or
+/// the hand-over to a fallback chain ([`ToFallback`]).
+pub(crate) trait Finish<T, E> {
+    type Output;
+
+    /// Whether [`admitted`](Finish::admitted) must see the policy of a rejected call.
+    const NEEDS_POLICY: bool;
+
+    /// The call was admitted under `policy`.
+    fn admitted(&mut self, policy: &CallPolicy);
+
+    /// The call's own result, handed back as it is.
+    fn answered(&mut self, result: Result<T, E>) -> Self::Output;
+
+    /// The call was rejected, timed out, or failed.
+    fn stopped(&mut self, cause: Cause<E>) -> Self::Output;
+}
+
+/// Ends an attempt with the caller's answer.
+pub(crate) struct Direct;
+
+impl<T, E: From<Error>> Finish<T, E> for Direct {
+    type Output = Result<T, E>;
+    const NEEDS_POLICY: bool = false;
+
+    #[inline(always)]
+    fn admitted(&mut self, _: &CallPolicy) {}
+
+    #[inline(always)]
+    fn answered(&mut self, result: Result<T, E>) -> Result<T, E> {
+        result
+    }
+
+    #[inline(always)]
+    fn stopped(&mut self, cause: Cause<E>) -> Result<T, E> {
+        Err(cause.into_error())
+    }
+}
+
+/// How an attempt ended, for the fallback chain.
+pub(crate) enum Attempted<T, E> {
+    Answered(Result<T, E>),
+    Stopped(Cause<E>),
+}
+
+/// Ends an attempt with what the fallback chain needs.
+pub(crate) struct ToFallback {
+    policy: FallbackPolicy,
+}
+
+impl<T, E> Finish<T, E> for ToFallback {
+    type Output = Attempted<T, E>;
+    const NEEDS_POLICY: bool = true;
+
+    fn admitted(&mut self, policy: &CallPolicy) {
+        self.policy =
+            FallbackPolicy { depth: policy.fallback_depth, timeout_nanos: policy.fallback_timeout_nanos };
+    }
+
+    fn answered(&mut self, result: Result<T, E>) -> Attempted<T, E> {
+        Attempted::Answered(result)
+    }
+
+    fn stopped(&mut self, cause: Cause<E>) -> Attempted<T, E> {
+        Attempted::Stopped(cause)
+    }
+}
+
+/// What a call that has to wait keeps: its timer, or its place in the bulkhead queue.
+struct Waiting<'a> {
+    timeout: Timeout,
+    queue: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
+}
+
+const START: u8 = 0;
+const QUEUED: u8 = 1;
+const RUNNING: u8 = 2;
+const DONE: u8 = 3;
+
+pin_project! {
+    /// One call through the breaker.
+    pub(crate) struct Attempt<'a, F, C, D> {
+        inner: &'a Inner,
+        #[pin]
+        call: F,
+        classify: C,
+        finish: D,
+        stage: u8,
+        ticket: Ticket,
+        seat: Option<SemaphorePermit<'a>>,
+        waiting: Option<Box<Waiting<'a>>>,
+    }
+
+    impl<'a, F, C, D> PinnedDrop for Attempt<'a, F, C, D> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            // Admitted but never completed: a cancelled call records nothing and gives
+            // its probe place back.
+            if *this.stage == QUEUED || *this.stage == RUNNING {
+                this.inner.cancel(this.ticket);
+            }
+            if let Some(seat) = this.seat.take() {
+                this.inner.bulkhead.leave(seat);
+            }
+        }
+    }
+}
+
+impl<'a, F, C, D> Attempt<'a, F, C, D> {
+    #[inline]
+    pub(crate) fn new(inner: &'a Inner, call: F, classify: C, finish: D) -> Self {
+        Attempt {
+            inner,
+            call,
+            classify,
+            finish,
+            stage: START,
+            ticket: Ticket::NONE,
+            seat: None,
+            waiting: None,
+        }
+    }
+}
+
+impl<T, E, F, C, D> Future for Attempt<'_, F, C, D>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    D: Finish<T, E>,
+    E: From<Error>,
+{
+    type Output = D::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
+        let mut this = self.project();
+        let inner: &Inner = this.inner;
+        if *this.stage == START {
+            let (generation, kind) = match inner.admit() {
+                Ok(admission) => admission,
+                Err(rejected) => {
+                    *this.stage = DONE;
+                    if D::NEEDS_POLICY {
+                        this.finish.admitted(&inner.settings.policy());
+                    }
+                    return Poll::Ready(
+                        this.finish.stopped(Cause::Rejected(inner.rejection_error(rejected))),
+                    );
+                }
+            };
+            let policy = inner.settings.policy();
+            this.finish.admitted(&policy);
+            let ticket = inner.ticket(generation, kind, policy.slow_call_nanos);
+            // The bulkhead is taken after admission, so an open circuit never touches it.
+            let mut seat = None;
+            if policy.max_concurrent != 0 {
+                seat = inner.bulkhead.try_enter();
+                if seat.is_none() {
+                    if policy.queue == 0 {
+                        *this.stage = DONE;
+                        return Poll::Ready(bulkhead_full(inner, &ticket, this.finish));
+                    }
+                    let queue = inner.bulkhead.wait(policy.queue, policy.queue_timeout());
+                    *this.ticket = ticket;
+                    *this.stage = QUEUED;
+                    *this.waiting = Some(Box::new(Waiting {
+                        timeout: Timeout::new(policy.timeout_nanos),
+                        queue: Some(Box::pin(queue)),
+                    }));
+                }
+            }
+            if *this.stage == START {
+                // The path most calls take: run at once, and finish without storing.
+                match this.call.as_mut().poll(cx) {
+                    Poll::Ready(result) => {
+                        *this.stage = DONE;
+                        if let Some(seat) = seat {
+                            inner.bulkhead.leave(seat);
+                        }
+                        return Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result));
+                    }
+                    Poll::Pending => {
+                        *this.ticket = ticket;
+                        *this.seat = seat;
+                        *this.stage = RUNNING;
+                        if policy.timeout_nanos == 0 {
+                            return Poll::Pending;
+                        }
+                        *this.waiting = Some(Box::new(Waiting {
+                            timeout: Timeout::new(policy.timeout_nanos),
+                            queue: None,
+                        }));
+                        // Fall through to start the timer.
+                    }
+                }
+            }
+        }
+        self::poll_slow(
+            this.inner,
+            this.call,
+            this.classify,
+            this.finish,
+            this.stage,
+            this.ticket,
+            this.seat,
+            this.waiting,
+            cx,
+        )
+    }
+}
+
+/// The rest of [`Attempt::poll`]: a call that waits in the queue or for its answer.
+#[allow(clippy::too_many_arguments)]
+fn poll_slow<'a, T, E, F, C, D>(
+    inner: &'a Inner,
+    mut call: Pin<&mut F>,
+    classify: &mut C,
+    finish: &mut D,
+    stage: &mut u8,
+    ticket: &mut Ticket,
+    seat: &mut Option<SemaphorePermit<'a>>,
+    waiting: &mut Option<Box<Waiting<'a>>>,
+    cx: &mut Context<'_>,
+) -> Poll<D::Output>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    D: Finish<T, E>,
+    E: From<Error>,
+{
+    if *stage == QUEUED {
+        let queue = waiting.as_mut().and_then(|w| w.queue.as_mut());
+        let Some(queue) = queue else { unreachable!("a queued call holds its place in the queue") };
+        let entered = match queue.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(entered) => entered,
+        };
+        if let Some(w) = waiting.as_mut() {
+            w.queue = None;
+        }
+        match entered {
+            Some(entered) => {
+                *seat = Some(entered);
+                *stage = RUNNING;
+            }
+            None => {
+                *stage = DONE;
+                return Poll::Ready(bulkhead_full(inner, ticket, finish));
+            }
+        }
+    }
+    assert!(*stage == RUNNING, "a protected call was polled after it completed");
+    let result = match call.as_mut().poll(cx) {
+        Poll::Ready(result) => Some(result),
+        Poll::Pending => match waiting.as_mut() {
+            None => return Poll::Pending,
+            Some(w) => match w.timeout.poll_elapsed(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => None,
+            },
+        },
+    };
+    *stage = DONE;
+    if let Some(seat) = seat.take() {
+        inner.bulkhead.leave(seat);
+    }
+    Poll::Ready(match result {
+        Some(result) => answer(inner, ticket, classify, finish, result),
+        None => {
+            inner.complete(ticket, Outcome::Failure, true);
+            let limit = waiting.as_ref().map_or(Duration::ZERO, |w| w.timeout.limit());
+            finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout: limit }))
+        }
+    })
+}
+
+/// Classifies and records a call's result, and ends the attempt with it.
+#[inline(always)]
+fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
+    inner: &Inner,
+    ticket: &Ticket,
+    classify: &C,
+    finish: &mut D,
+    result: Result<T, E>,
+) -> D::Output {
+    let outcome = classify.classify(&result);
+    inner.complete(ticket, outcome, false);
+    match result {
+        Err(error) if outcome == Outcome::Failure => finish.stopped(Cause::Failed(error)),
+        result => finish.answered(result),
+    }
+}
+
+/// The bulkhead turned an admitted call away: it records nothing (a rejection is not a
+/// failure) and gives a probe place back.
+#[cold]
+fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: &mut D) -> D::Output {
+    inner.cancel(ticket);
+    inner.count_rejection(RejectionKind::Bulkhead);
+    let error = inner.rejection_error(Rejected { kind: RejectionKind::Bulkhead, retry_after: None });
+    finish.stopped(Cause::Rejected(error))
+}
+
+pin_project! {
+    /// The future of [`CircuitBreaker::call`] and [`CircuitBreaker::call_with`].
+    ///
+    /// It does nothing until polled; dropping it before it completes cancels the call,
+    /// which then counts for nothing.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Call<'a, F, C = DefaultClassifier> {
+        #[pin]
+        attempt: Attempt<'a, F, C, Direct>,
+    }
+}
+
+impl<T, E, F, C> Future for Call<'_, F, C>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    E: From<Error>,
+{
+    type Output = Result<T, E>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        self.project().attempt.poll(cx)
+    }
+}
+
+impl<F, C> fmt::Debug for Call<'_, F, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call").field("service", &self.attempt.inner.service).finish()
+    }
+}
+
+impl CircuitBreaker {
+    /// Runs `call` through the breaker: every `Err` is a failure.
+    ///
+    /// A rejected call is not run and returns the rejection ([`Error::CircuitOpen`],
+    /// [`Error::ProbeLimit`] or [`Error::BulkheadFull`]) in the call's error type; a call
+    /// that takes longer than `timeout` returns [`Error::Timeout`]. Dropping the
+    /// returned future cancels the call, which then counts for nothing.
+    #[inline]
+    pub fn call<T, E, F>(&self, call: F) -> Call<'_, F>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+    {
+        Call { attempt: Attempt::new(&self.inner, call, DefaultClassifier, Direct) }
+    }
+
+    /// Runs `call` through the breaker, with `classify` deciding what counts as a
+    /// failure.
+    #[inline]
+    pub fn call_with<T, E, C, F>(&self, classify: C, call: F) -> Call<'_, F, C>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+        C: Classify<T, E>,
+    {
+        Call { attempt: Attempt::new(&self.inner, call, classify, Direct) }
+    }
+
+    /// Runs `call` through the breaker, and `fallback` (a closure or a
+    /// [`chain`](crate::fallback::chain)) when the call is rejected, times out, or
+    /// returns an error classified as a failure. Errors classified as ignored are
+    /// returned as they are.
+    pub async fn call_with_fallback<T, E, C, F, B>(&self, classify: C, call: F, fallback: B) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+        C: Classify<T, E>,
+        B: Fallback<T, E>,
+    {
+        let finish = ToFallback { policy: FallbackPolicy::default() };
+        let mut attempt = pin!(Attempt::new(&self.inner, call, classify, finish));
+        match attempt.as_mut().await {
+            Attempted::Answered(result) => result,
+            Attempted::Stopped(cause) => {
+                let policy = attempt.as_mut().project().finish.policy;
+                self.inner.fall_back(fallback, cause, policy).await
+            }
+        }
+    }
+}

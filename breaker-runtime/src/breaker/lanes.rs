@@ -1,0 +1,145 @@
+//! Per-thread lanes: how the closed path records outcomes without writing a cache line
+//! that another thread writes too.
+//!
+//! Each thread that calls through a breaker claims a process-wide lane number, released
+//! when the thread exits. A breaker keeps one set of counters per lane (cache-line
+//! aligned); the thread owning a lane is its only writer, so it updates its counters
+//! with a plain load and store instead of a locked read-modify-write, and two threads
+//! never contend on a line. Threads beyond the breaker's lane count share one overflow
+//! lane, written under a mutex: correct, just slower. Readers (snapshots, the
+//! failure-rate check) sum every lane.
+
+use std::sync::OnceLock;
+
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicU64 as StdAtomicU64, Ordering as StdOrdering};
+
+use crate::sync::{AtomicU64, Ordering};
+
+/// Most lanes a breaker keeps (plus the overflow lane).
+pub(crate) const MAX_LANES: usize = 64;
+
+/// The lane of a thread that has none of its own.
+pub(crate) const SHARED: usize = usize::MAX;
+
+/// How many exclusive lanes each breaker keeps: twice the parallelism of the machine,
+/// at least 4, at most [`MAX_LANES`].
+pub(crate) fn lane_count() -> usize {
+    static COUNT: OnceLock<usize> = OnceLock::new();
+    *COUNT.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        (cores * 2).clamp(4, MAX_LANES)
+    })
+}
+
+/// The lane of the current thread, or [`SHARED`].
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn current() -> usize {
+    LANE.try_with(|lane| lane.0).unwrap_or(SHARED)
+}
+
+/// Under loom every thread writes the shared lane, so the models explore its locking.
+#[cfg(loom)]
+pub(crate) fn current() -> usize {
+    SHARED
+}
+
+/// Bit `i` set: lane `i` is owned by a live thread.
+#[cfg(not(loom))]
+static CLAIMED: StdAtomicU64 = StdAtomicU64::new(0);
+
+#[cfg(not(loom))]
+struct LaneId(usize);
+
+#[cfg(not(loom))]
+impl LaneId {
+    fn claim() -> LaneId {
+        let mut claimed = CLAIMED.load(StdOrdering::Relaxed);
+        loop {
+            let free = (!claimed).trailing_zeros() as usize;
+            if free >= MAX_LANES {
+                return LaneId(SHARED);
+            }
+            // Acquire: see every write the lane's previous owner made before release.
+            match CLAIMED.compare_exchange_weak(
+                claimed,
+                claimed | (1 << free),
+                StdOrdering::Acquire,
+                StdOrdering::Relaxed,
+            ) {
+                Ok(_) => return LaneId(free),
+                Err(actual) => claimed = actual,
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+impl Drop for LaneId {
+    fn drop(&mut self) {
+        if self.0 != SHARED {
+            // Release: hand this thread's last writes to the lane's next owner.
+            CLAIMED.fetch_and(!(1 << self.0), StdOrdering::Release);
+        }
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    static LANE: LaneId = LaneId::claim();
+}
+
+/// Adds `n` to a lane counter: a plain load and store for the lane's owner
+/// (`EXCLUSIVE`), an atomic add for the shared lane.
+#[inline(always)]
+pub(crate) fn add<const EXCLUSIVE: bool>(counter: &AtomicU64, n: u64) {
+    if EXCLUSIVE {
+        // Only this thread writes the counter; readers see the old or the new value.
+        counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    } else {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Records a time stamp in a lane: for the lane's owner a plain store (its readings of
+/// the clock never go back), for the shared lane an atomic maximum.
+#[inline(always)]
+pub(crate) fn stamp<const EXCLUSIVE: bool>(counter: &AtomicU64, v: u64) {
+    if EXCLUSIVE {
+        counter.store(v, Ordering::Relaxed);
+    } else {
+        counter.fetch_max(v, Ordering::Relaxed);
+    }
+}
+
+/// Raises a lane value to at least `v` (see [`add`]).
+#[inline(always)]
+pub(crate) fn raise<const EXCLUSIVE: bool>(counter: &AtomicU64, v: u64) {
+    if EXCLUSIVE {
+        if counter.load(Ordering::Relaxed) < v {
+            counter.store(v, Ordering::Relaxed);
+        }
+    } else {
+        counter.fetch_max(v, Ordering::Relaxed);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_threads_get_distinct_lanes_and_exited_threads_free_theirs() {
+        let here = current();
+        let there = std::thread::spawn(current).join().unwrap();
+        assert_ne!(here, SHARED);
+        assert_ne!(there, SHARED);
+        assert_ne!(here, there);
+        // Far more threads than lanes, one after another: each finds a free lane only
+        // if every exited thread gave its lane back.
+        for _ in 0..(3 * MAX_LANES) {
+            assert_ne!(std::thread::spawn(current).join().unwrap(), SHARED);
+        }
+    }
+}

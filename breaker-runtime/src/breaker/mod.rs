@@ -1,0 +1,256 @@
+//! The breaker: the state machine, its sliding window, its clock, and the public
+//! [`CircuitBreaker`] handle.
+//!
+//! This module owns every decision about admission and state. The hot paths (a closed
+//! call, an open rejection) take no lock, allocate nothing, and write no cache line
+//! that another thread writes on its own hot path. Transitions are rare and serialise
+//! on one mutex; they never run user code and never hold the lock across an `.await`.
+
+mod call;
+mod clock;
+mod config;
+mod lanes;
+mod machine;
+mod name;
+mod permit;
+mod settings;
+mod state;
+mod ticker;
+mod window;
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+pub use clock::{Clock, Instant, ManualClock, MonotonicClock, Wake};
+pub use config::{Config, ConfigBuilder, defaults};
+pub use permit::Permit;
+pub use state::State;
+
+pub use call::Call;
+pub(crate) use call::FallbackPolicy;
+pub(crate) use clock::ClockRef;
+#[cfg(test)]
+pub(crate) use settings::CallPolicy;
+
+use crate::error::{ConfigError, Error};
+use crate::observe::{EventSink, Events, Snapshot};
+use crate::policy::Bulkhead;
+use crate::sync::{AtomicBool, AtomicU64, Mutex, lock};
+
+use settings::Settings;
+use window::Window;
+
+/// A circuit breaker for one service.
+///
+/// Cloning is cheap and gives another handle to the same breaker. Most code does not
+/// build breakers by hand: `#[circuit_breaker(service = "...")]` finds the service's
+/// breaker in the global registry. Build one directly to protect code the attribute
+/// cannot wrap, or in tests.
+///
+/// ```
+/// use breaker_runtime::{CircuitBreaker, Config, Error, State};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let breaker = CircuitBreaker::new("payments", Config::builder().threshold(2).build()?)?;
+///
+/// async fn charge(ok: bool) -> Result<u32, Error> {
+///     if ok { Ok(42) } else { Err(Error::UnknownService { service: "bank".into(), suggestion: None }) }
+/// }
+///
+/// assert_eq!(breaker.call(charge(true)).await?, 42);
+/// let _ = breaker.call(charge(false)).await;
+/// let _ = breaker.call(charge(false)).await;
+/// assert_eq!(breaker.state(), State::Open);
+/// // Open: the call is rejected without running.
+/// assert!(matches!(breaker.call(charge(true)).await, Err(Error::CircuitOpen { .. })));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CircuitBreaker {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Counters that change rarely (transitions, fallbacks), shared by all threads.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) transitions: AtomicU64,
+    pub(crate) open_count: AtomicU64,
+    pub(crate) fallback_runs: AtomicU64,
+    pub(crate) fallback_successes: AtomicU64,
+    pub(crate) fallback_failures: AtomicU64,
+    pub(crate) fallback_depth_exceeded: AtomicU64,
+}
+
+pub(crate) struct Inner {
+    pub(crate) service: &'static str,
+    pub(crate) clock: ClockRef,
+    pub(crate) settings: Settings,
+    /// The configuration as given, for inspection; the hot path reads `settings`.
+    config: Mutex<Config>,
+    /// Generation and state (see [`state::pack`]).
+    state: AtomicU64,
+    /// Consecutive failures of the current closed generation, tagged with it.
+    failures: AtomicU64,
+    /// Probes in flight and probe successes of the current half-open generation.
+    probes: AtomicU64,
+    /// When the circuit last opened (nanoseconds on `clock`).
+    opened_at: AtomicU64,
+    /// When the state last changed (nanoseconds on `clock`).
+    changed_at: AtomicU64,
+    /// Set while the window holds too few calls for its rates to be judged: successes
+    /// then re-check the rates (a success can bring the count up to `min_calls`).
+    rate_armed: AtomicBool,
+    /// Set while a recovery wakeup is scheduled: at most one per breaker.
+    timer_armed: AtomicBool,
+    /// Serialises transitions and reconfiguration.
+    transition: Mutex<()>,
+    pub(crate) window: Window,
+    pub(crate) bulkhead: Bulkhead,
+    pub(crate) events: EventSink,
+    pub(crate) stats: Stats,
+    me: Weak<Inner>,
+}
+
+impl CircuitBreaker {
+    /// A breaker for `service` on the real clock.
+    ///
+    /// `service` must be non-empty and made of `A-Z a-z 0-9 _ . -`; the configuration
+    /// must pass [`Config::validate`].
+    pub fn new(service: &str, config: Config) -> Result<CircuitBreaker, ConfigError> {
+        CircuitBreaker::build(service, config, ClockRef::monotonic())
+    }
+
+    /// A breaker for `service` on `clock` (a [`ManualClock`] in tests).
+    pub fn with_clock<C: Clock>(
+        service: &str,
+        config: Config,
+        clock: Arc<C>,
+    ) -> Result<CircuitBreaker, ConfigError> {
+        CircuitBreaker::build(service, config, ClockRef::new(clock))
+    }
+
+    fn build(service: &str, config: Config, clock: ClockRef) -> Result<CircuitBreaker, ConfigError> {
+        name::validate(service)?;
+        config.validate().map_err(|e| e.for_service(service))?;
+        let service = name::intern(service);
+        let now = clock.recent().as_nanos();
+        let inner = Arc::new_cyclic(|me| Inner {
+            service,
+            clock,
+            settings: Settings::new(&config),
+            window: Window::new(config.window, config.buckets),
+            bulkhead: Bulkhead::new(config.max_concurrent),
+            config: Mutex::new(config),
+            state: AtomicU64::new(state::pack(machine::FIRST_GENERATION, State::Closed)),
+            failures: AtomicU64::new(machine::pack_count(machine::FIRST_GENERATION, 0)),
+            probes: AtomicU64::new(0),
+            opened_at: AtomicU64::new(0),
+            changed_at: AtomicU64::new(now),
+            rate_armed: AtomicBool::new(false),
+            timer_armed: AtomicBool::new(false),
+            transition: Mutex::new(()),
+            events: EventSink::new(),
+            stats: Stats::default(),
+            me: me.clone(),
+        });
+        Ok(CircuitBreaker { inner })
+    }
+
+    /// The breaker's service.
+    pub fn service(&self) -> &'static str {
+        self.inner.service
+    }
+
+    /// The state now. An open circuit whose recovery timeout has passed reads (and
+    /// becomes) half-open, whether or not a call has come since.
+    pub fn state(&self) -> State {
+        self.inner.current_state()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        lock(&self.inner.config).clone()
+    }
+
+    /// Replaces the configuration, keeping the state and the counters: calls already
+    /// admitted finish under the policy they started with; a new window shape starts an
+    /// empty window; a changed trip rule restarts the consecutive-failure count so the
+    /// change alone cannot open the circuit. An invalid configuration changes nothing.
+    pub fn reconfigure(&self, config: Config) -> Result<(), ConfigError> {
+        config.validate().map_err(|e| e.for_service(self.inner.service))?;
+        self.inner.reconfigure(config);
+        Ok(())
+    }
+
+    /// Admits one call, or says why not: the two-step form for code that cannot be
+    /// wrapped in [`call`](CircuitBreaker::call). Record the outcome on the
+    /// [`Permit`]; dropping it unrecorded counts as a cancelled call (nothing is
+    /// recorded, and a probe place is given back).
+    ///
+    /// The two-step form applies no timeout, bulkhead or fallback.
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Error> {
+        match self.inner.admit() {
+            Ok((generation, kind)) => {
+                let slow = self.inner.settings.slow_call_nanos();
+                Ok(Permit::new(&self.inner, self.inner.ticket(generation, kind, slow)))
+            }
+            Err(rejected) => Err(self.inner.rejection_error(rejected)),
+        }
+    }
+
+    /// A copy of the breaker's state and counters.
+    pub fn snapshot(&self) -> Snapshot {
+        self.inner.snapshot()
+    }
+
+    /// Subscribes to the breaker's events: every transition (with its reason),
+    /// configuration change, and, while subscribed, every rejection.
+    pub fn subscribe(&self) -> Events {
+        self.inner.events.subscribe()
+    }
+
+    /// Forces the circuit open: every call is rejected until [`reset`](Self::reset).
+    pub fn force_open(&self) {
+        self.inner.control(State::ForcedOpen);
+    }
+
+    /// Disables the breaker: every call passes and nothing is recorded, until
+    /// [`reset`](Self::reset). Timeout and bulkhead still apply.
+    pub fn disable(&self) {
+        self.inner.control(State::Disabled);
+    }
+
+    /// Metrics-only mode: every call passes, outcomes are counted, the state never
+    /// changes by itself, until [`reset`](Self::reset).
+    pub fn metrics_only(&self) {
+        self.inner.control(State::MetricsOnly);
+    }
+
+    /// Closes the circuit afresh: counters of the window, consecutive failures and last
+    /// success and failure times are cleared. Lifetime counters are kept.
+    pub fn reset(&self) {
+        self.inner.control(State::Closed);
+    }
+
+    /// Whether `self` and `other` are handles to the same breaker.
+    pub fn ptr_eq(&self, other: &CircuitBreaker) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for CircuitBreaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreaker")
+            .field("service", &self.inner.service)
+            .field("state", &self.inner.peek_state())
+            .finish()
+    }
+}
+
+/// Time until `deadline`, from `now`.
+pub(crate) fn until(deadline: u64, now: Instant) -> Duration {
+    Duration::from_nanos(deadline.saturating_sub(now.as_nanos()))
+}

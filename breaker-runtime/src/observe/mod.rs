@@ -1,0 +1,14 @@
+//! What a breaker tells the outside: [events](Event) as they happen, and
+//! [snapshots](Snapshot) of its counters on demand.
+//!
+//! Nothing here may slow the call path: events are built only on transitions, on
+//! configuration changes, and for rejections only while someone subscribes.
+
+mod events;
+mod snapshot;
+
+pub(crate) use events::EventSink;
+pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, TryRecvError};
+pub use snapshot::{
+    BulkheadStats, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,
+};

@@ -1,0 +1,143 @@
+//! [`Snapshot`]: a point-in-time copy of a breaker's state and counters.
+
+use std::time::{Duration, SystemTime};
+
+use crate::breaker::State;
+
+/// A copy of a breaker's state and counters, taken without blocking its calls.
+///
+/// Windowed counts (`window`, `latency`) cover the last `window.length` of the current
+/// closed period: they start empty each time the circuit closes. The other counters
+/// run for the breaker's lifetime; `reset` clears the last success and failure times.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The breaker's service.
+    pub service: &'static str,
+    /// The state now.
+    pub state: State,
+    /// The generation: how many transitions the breaker has made.
+    pub generation: u64,
+    /// When the breaker entered its state (wall clock).
+    pub state_since: SystemTime,
+    /// How long it has been in its state.
+    pub state_age: Duration,
+    /// Failures in a row while closed.
+    pub consecutive_failures: u32,
+    /// For an open circuit: time until a probe is let through.
+    pub retry_after: Option<Duration>,
+    /// Counts of the sliding window.
+    pub window: WindowStats,
+    /// Latency of the calls in the window.
+    pub latency: LatencyStats,
+    /// Rejections since the breaker was created.
+    pub rejections: Rejections,
+    /// Probes of a half-open circuit.
+    pub probes: ProbeStats,
+    /// The bulkhead's use.
+    pub bulkhead: BulkheadStats,
+    /// Fallback executions since the breaker was created.
+    pub fallbacks: FallbackStats,
+    /// Times the circuit opened (never reset).
+    pub open_count: u64,
+    /// Transitions made (never reset).
+    pub transitions: u64,
+    /// Time of the last successful call.
+    pub last_success: Option<SystemTime>,
+    /// Time of the last failed call.
+    pub last_failure: Option<SystemTime>,
+    /// When the snapshot was taken.
+    pub taken_at: SystemTime,
+}
+
+/// Counts of the sliding window. `calls == successes + failures + ignored`.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct WindowStats {
+    /// The window's length.
+    pub length: Duration,
+    /// Completed calls (cancelled calls are not counted).
+    pub calls: u64,
+    /// Calls classified as successes.
+    pub successes: u64,
+    /// Calls classified as failures (timeouts included).
+    pub failures: u64,
+    /// Calls whose outcome was ignored (pass-through errors).
+    pub ignored: u64,
+    /// Calls that timed out.
+    pub timeouts: u64,
+    /// Calls at least `slow_call` long.
+    pub slow: u64,
+    /// `failures / (successes + failures)`, 0 when there are none.
+    pub failure_rate: f64,
+    /// `slow / (successes + failures)`, 0 when there are none.
+    pub slow_call_rate: f64,
+}
+
+/// Latency of the calls in the window, measured on the breaker's coarse clock
+/// (millisecond resolution on the real clock; the mean stays unbiased).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LatencyStats {
+    /// Mean call time.
+    pub mean: Duration,
+    /// Longest call time.
+    pub max: Duration,
+}
+
+/// Rejections by cause.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rejections {
+    /// By an open circuit.
+    pub open: u64,
+    /// By a half-open circuit whose probes were all taken.
+    pub probe_limit: u64,
+    /// By a full bulkhead.
+    pub bulkhead: u64,
+    /// By a forced-open circuit.
+    pub forced: u64,
+}
+
+impl Rejections {
+    /// All rejections.
+    pub fn total(&self) -> u64 {
+        self.open + self.probe_limit + self.bulkhead + self.forced
+    }
+}
+
+/// Probes of the current half-open period (zero in other states).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeStats {
+    /// Probes running now.
+    pub in_flight: u32,
+    /// Probes that succeeded.
+    pub successes: u32,
+}
+
+/// The bulkhead's use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkheadStats {
+    /// The configured `max_concurrent`, if the bulkhead is on.
+    pub max_concurrent: Option<u32>,
+    /// Places taken.
+    pub in_use: u32,
+    /// Calls waiting in the queue.
+    pub queued: u32,
+}
+
+/// Fallback executions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FallbackStats {
+    /// Times a fallback chain started.
+    pub runs: u64,
+    /// Chains in which a fallback returned `Ok`.
+    pub successes: u64,
+    /// Chains in which every fallback failed.
+    pub failures: u64,
+    /// Chains not run because of the depth limit.
+    pub depth_exceeded: u64,
+}

@@ -1,0 +1,278 @@
+//! Fallbacks: what a call answers when the breaker rejects it or the service fails.
+//!
+//! A chain of fallbacks is tried in order until one returns `Ok`. Each runs with the
+//! [`Cause`] in view, inside a depth counter carried by the task, so a fallback that
+//! (directly or not) calls back into protected functions cannot recurse without end:
+//! past `fallback_depth` nested fallbacks, [`Error::FallbackDepthExceeded`] is
+//! returned instead. A panicking fallback is caught and skipped. With
+//! `fallback_timeout`, the whole chain has that long; each fallback gets an equal share
+//! of what is left when it starts. If every fallback fails, the caller gets the
+//! original error, and each fallback's error is logged.
+//!
+//! ```
+//! use breaker_runtime::{CircuitBreaker, Config, DefaultClassifier, Error, fallback};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let breaker = CircuitBreaker::new("quotes", Config::default())?;
+//! breaker.force_open();
+//! let quote = breaker
+//!     .call_with_fallback(
+//!         DefaultClassifier,
+//!         async { Ok::<u32, Error>(100) },
+//!         fallback::chain(|_cause| async { Err(Error::UnknownService { service: "cache".into(), suggestion: None }) })
+//!             .or(|_cause| async { Ok(99) }),
+//!     )
+//!     .await?;
+//! assert_eq!(quote, 99);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::any::Any;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::pin;
+use std::task::Poll;
+
+use crate::breaker::{FallbackPolicy, Inner};
+use crate::error::Error;
+use crate::sync::Ordering;
+
+tokio::task_local! {
+    /// How many fallbacks the current task is running inside each other.
+    static DEPTH: u32;
+}
+
+/// Why a fallback runs.
+#[derive(Debug)]
+pub enum Cause<E> {
+    /// The breaker rejected the call: open circuit, probe limit, or full bulkhead.
+    Rejected(Error),
+    /// The call timed out (the error is [`Error::Timeout`]).
+    TimedOut(Error),
+    /// The call returned an error classified as a failure.
+    Failed(E),
+}
+
+impl<E> Cause<E> {
+    /// The breaker's error, for a rejection or a timeout.
+    pub fn breaker_error(&self) -> Option<&Error> {
+        match self {
+            Cause::Rejected(e) | Cause::TimedOut(e) => Some(e),
+            Cause::Failed(_) => None,
+        }
+    }
+
+    /// Whether the call was rejected without running.
+    pub fn is_rejection(&self) -> bool {
+        matches!(self, Cause::Rejected(_))
+    }
+}
+
+impl<E: From<Error>> Cause<E> {
+    /// The error the caller gets when no fallback answers.
+    pub fn into_error(self) -> E {
+        match self {
+            Cause::Rejected(e) | Cause::TimedOut(e) => E::from(e),
+            Cause::Failed(e) => e,
+        }
+    }
+}
+
+/// A fallback, or a chain of them.
+///
+/// Implemented for any `FnOnce(&Cause<E>) -> impl Future<Output = Result<T, E>>`, for
+/// [`Chain`], and for [`NoFallback`]. Build chains with [`chain`].
+pub trait Fallback<T, E> {
+    /// How many fallbacks the chain holds.
+    #[doc(hidden)]
+    const LEN: usize;
+
+    /// Tries the chain in order; `Some` with the first `Ok` answer.
+    #[doc(hidden)]
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>>;
+}
+
+/// No fallback: the caller gets the error.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFallback;
+
+impl<T, E> Fallback<T, E> for NoFallback {
+    const LEN: usize = 0;
+
+    async fn attempt(self, _: &mut Attempts<'_, E>) -> Option<T> {
+        None
+    }
+}
+
+impl<T, E, F, Fut> Fallback<T, E> for F
+where
+    F: FnOnce(&Cause<E>) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: fmt::Debug,
+{
+    const LEN: usize = 1;
+
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
+        attempts.one(self)
+    }
+}
+
+/// An ordered chain of fallbacks, built by [`chain`] and [`Chain::or`].
+#[derive(Clone, Copy, Debug)]
+pub struct Chain<A>(A);
+
+/// Two fallbacks, the second tried if the first fails.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct OrElse<A, B>(A, B);
+
+/// A chain starting with `first`.
+pub fn chain<T, E, F, Fut>(first: F) -> Chain<F>
+where
+    F: FnOnce(&Cause<E>) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    Chain(first)
+}
+
+impl<A> Chain<A> {
+    /// The chain with `next` tried after everything before it failed.
+    pub fn or<T, E, F, Fut>(self, next: F) -> Chain<OrElse<A, F>>
+    where
+        F: FnOnce(&Cause<E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        Chain(OrElse(self.0, next))
+    }
+}
+
+impl<T, E, A: Fallback<T, E>> Fallback<T, E> for Chain<A> {
+    const LEN: usize = A::LEN;
+
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
+        self.0.attempt(attempts)
+    }
+}
+
+impl<T, E, A: Fallback<T, E>, B: Fallback<T, E>> Fallback<T, E> for OrElse<A, B> {
+    const LEN: usize = A::LEN + B::LEN;
+
+    async fn attempt(self, attempts: &mut Attempts<'_, E>) -> Option<T> {
+        if let Some(answer) = self.0.attempt(attempts).await {
+            return Some(answer);
+        }
+        self.1.attempt(attempts).await
+    }
+}
+
+/// The state of one run of a chain.
+#[doc(hidden)]
+pub struct Attempts<'a, E> {
+    inner: &'a Inner,
+    cause: Cause<E>,
+    depth: u32,
+    deadline: Option<tokio::time::Instant>,
+    remaining: usize,
+    index: usize,
+}
+
+impl<E: fmt::Debug> Attempts<'_, E> {
+    async fn one<T, F, Fut>(&mut self, fallback: F) -> Option<T>
+    where
+        F: FnOnce(&Cause<E>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let (service, index) = (self.inner.service, self.index);
+        let share = self.deadline.map(|deadline| {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            left / u32::try_from(self.remaining.max(1)).unwrap_or(u32::MAX)
+        });
+        self.index += 1;
+        self.remaining = self.remaining.saturating_sub(1);
+        let cause = &self.cause;
+        let Ok(future) = catch_unwind(AssertUnwindSafe(|| fallback(cause))) else {
+            tracing::error!(service, index, "fallback panicked; trying the next one");
+            return None;
+        };
+        let guarded = DEPTH.scope(self.depth + 1, catching_panics(future));
+        let result = match share {
+            None => guarded.await,
+            Some(share) => match tokio::time::timeout(share, guarded).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(service, index, ?share, "fallback timed out; trying the next one");
+                    return None;
+                }
+            },
+        };
+        match result {
+            Ok(Ok(answer)) => {
+                tracing::debug!(service, index, depth = self.depth + 1, "fallback answered");
+                Some(answer)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(service, index, ?error, "fallback failed; trying the next one");
+                None
+            }
+            Err(_) => {
+                tracing::error!(service, index, "fallback panicked; trying the next one");
+                None
+            }
+        }
+    }
+}
+
+/// Polls `future`, turning a panic into an `Err`.
+async fn catching_panics<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = pin!(future);
+    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(panic) => Poll::Ready(Err(panic)),
+    })
+    .await
+}
+
+impl Inner {
+    /// Runs `chain` for `cause`; the caller's answer.
+    pub(crate) async fn fall_back<T, E, B>(
+        &self,
+        chain: B,
+        cause: Cause<E>,
+        policy: FallbackPolicy,
+    ) -> Result<T, E>
+    where
+        B: Fallback<T, E>,
+        E: From<Error>,
+    {
+        let depth = DEPTH.try_with(|depth| *depth).unwrap_or(0);
+        let stats = &self.stats;
+        if depth >= policy.depth {
+            stats.fallback_depth_exceeded.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(service = self.service, depth, "fallback not run: too many nested fallbacks");
+            return Err(E::from(Error::FallbackDepthExceeded { service: self.service, depth: policy.depth }));
+        }
+        stats.fallback_runs.fetch_add(1, Ordering::Relaxed);
+        let mut attempts = Attempts {
+            inner: self,
+            cause,
+            depth,
+            deadline: policy.timeout().map(|t| tokio::time::Instant::now() + t),
+            remaining: B::LEN,
+            index: 0,
+        };
+        match chain.attempt(&mut attempts).await {
+            Some(answer) => {
+                stats.fallback_successes.fetch_add(1, Ordering::Relaxed);
+                Ok(answer)
+            }
+            None => {
+                stats.fallback_failures.fetch_add(1, Ordering::Relaxed);
+                Err(attempts.cause.into_error())
+            }
+        }
+    }
+}

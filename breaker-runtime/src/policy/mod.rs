@@ -1,0 +1,12 @@
+//! Policies a call goes through after admission: the bulkhead (a concurrency limit
+//! with a bounded, timed queue), the per-call timeout, and the fallback chain.
+//!
+//! Policies never decide the breaker's state; they report to it. A bulkhead rejection
+//! is never a failure, a timeout always is, and fallbacks run outside the bulkhead.
+
+mod bulkhead;
+pub mod fallback;
+mod timeout;
+
+pub(crate) use bulkhead::Bulkhead;
+pub(crate) use timeout::Timeout;
