@@ -48,7 +48,12 @@ pub mod classify;
 mod error;
 pub mod observe;
 pub mod policy;
+pub mod registry;
 mod sync;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 
 pub use breaker::{
     Call, CircuitBreaker, Clock, Config, ConfigBuilder, Instant, ManualClock, MonotonicClock, Permit, State,
@@ -58,3 +63,9 @@ pub use classify::{Classify, ClassifyResult, DefaultClassifier, Outcome};
 pub use error::{ConfigError, Error};
 pub use observe::{Event, EventKind, Events, Reason, RejectionKind, Snapshot};
 pub use policy::fallback;
+pub use registry::registry;
+
+/// Protects an async function with the circuit breaker of its service.
+///
+/// See the crate documentation and the README for every key.
+pub use breaker_macros::circuit_breaker;

@@ -10,11 +10,11 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use pin_project_lite::pin_project;
 use tokio::sync::SemaphorePermit;
 
 use crate::classify::{Classify, DefaultClassifier, Outcome};
@@ -116,36 +116,86 @@ struct Waiting<'a> {
     queue: Option<Pin<Box<dyn Future<Output = Option<SemaphorePermit<'a>>> + Send + 'a>>>,
 }
 
-const START: u8 = 0;
-const QUEUED: u8 = 1;
-const RUNNING: u8 = 2;
-const DONE: u8 = 3;
+const START: usize = 0;
+const QUEUED: usize = 1;
+const RUNNING: usize = 2;
+const DONE: usize = 3;
 
-pin_project! {
-    /// One call through the breaker.
-    pub(crate) struct Attempt<'a, F, C, D> {
-        inner: &'a Inner,
-        #[pin]
-        call: F,
-        classify: C,
-        finish: D,
-        stage: u8,
-        ticket: Ticket,
-        seat: Option<SemaphorePermit<'a>>,
-        waiting: Option<Box<Waiting<'a>>>,
+/// One call through the breaker.
+///
+/// `call` is structurally pinned (see [`Attempt::project`]); every other field is
+/// plain data, never pinned.
+pub(crate) struct Attempt<'a, F, C, D> {
+    inner: &'a Inner,
+    call: F,
+    classify: C,
+    finish: D,
+    stage: usize,
+    ticket: Ticket,
+    /// A place in the bulkhead, and what a waiting call keeps. Not empty only while
+    /// the call is queued or running: dropped by hand (in `Drop`) so a completed
+    /// attempt's drop is one comparison.
+    held: ManuallyDrop<Held<'a>>,
+}
+
+struct Held<'a> {
+    seat: Option<SemaphorePermit<'a>>,
+    waiting: Option<Box<Waiting<'a>>>,
+}
+
+/// The fields of a pinned [`Attempt`], with `call` pinned.
+struct Projection<'p, 'a, F, C, D> {
+    inner: &'a Inner,
+    call: Pin<&'p mut F>,
+    classify: &'p mut C,
+    finish: &'p mut D,
+    stage: &'p mut usize,
+    ticket: &'p mut Ticket,
+    seat: &'p mut Option<SemaphorePermit<'a>>,
+    waiting: &'p mut Option<Box<Waiting<'a>>>,
+}
+
+impl<'a, F, C, D> Attempt<'a, F, C, D> {
+    #[inline(always)]
+    fn project<'p>(self: Pin<&'p mut Self>) -> Projection<'p, 'a, F, C, D> {
+        // SAFETY: `call` is never moved out of a pinned `Attempt`, `Drop` does not move
+        // it, and `Attempt` is `Unpin` only if `F` is (auto trait); the other fields
+        // are not pinned and are handed out as plain references.
+        let this = unsafe { self.get_unchecked_mut() };
+        let held: &mut Held<'a> = &mut this.held;
+        Projection {
+            inner: this.inner,
+            // SAFETY: see above; `call` is structurally pinned.
+            call: unsafe { Pin::new_unchecked(&mut this.call) },
+            classify: &mut this.classify,
+            finish: &mut this.finish,
+            stage: &mut this.stage,
+            ticket: &mut this.ticket,
+            seat: &mut held.seat,
+            waiting: &mut held.waiting,
+        }
     }
+}
 
-    impl<'a, F, C, D> PinnedDrop for Attempt<'a, F, C, D> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            // Admitted but never completed: a cancelled call records nothing and gives
-            // its probe place back.
-            if *this.stage == QUEUED || *this.stage == RUNNING {
-                this.inner.cancel(this.ticket);
-            }
-            if let Some(seat) = this.seat.take() {
-                this.inner.bulkhead.leave(seat);
-            }
+impl<F, C, D> Drop for Attempt<'_, F, C, D> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.stage == QUEUED || self.stage == RUNNING {
+            self.cancelled();
+        }
+    }
+}
+
+impl<F, C, D> Attempt<'_, F, C, D> {
+    /// Dropped while queued or running: a cancelled call records nothing and gives its
+    /// probe place and its bulkhead place back.
+    #[cold]
+    fn cancelled(&mut self) {
+        self.inner.cancel(&self.ticket);
+        // SAFETY: `held` is taken once, here, and `self` is being dropped.
+        let held = unsafe { ManuallyDrop::take(&mut self.held) };
+        if let Some(seat) = held.seat {
+            self.inner.bulkhead.leave(seat);
         }
     }
 }
@@ -160,8 +210,7 @@ impl<'a, F, C, D> Attempt<'a, F, C, D> {
             finish,
             stage: START,
             ticket: Ticket::NONE,
-            seat: None,
-            waiting: None,
+            held: ManuallyDrop::new(Held { seat: None, waiting: None }),
         }
     }
 }
@@ -175,7 +224,7 @@ where
 {
     type Output = D::Output;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let mut this = self.project();
         let inner: &Inner = this.inner;
@@ -215,7 +264,12 @@ where
             }
             if *this.stage == START {
                 // The path most calls take: run at once, and finish without storing.
-                match this.call.as_mut().poll(cx) {
+                // If the body panics, the guard cancels the call (gives a probe place
+                // back) while unwinding; it costs nothing otherwise.
+                let unwinding = CancelOnUnwind { inner, ticket: &ticket };
+                let polled = this.call.as_mut().poll(cx);
+                std::mem::forget(unwinding);
+                match polled {
                     Poll::Ready(result) => {
                         *this.stage = DONE;
                         if let Some(seat) = seat {
@@ -253,14 +307,28 @@ where
     }
 }
 
+/// Cancels an admitted call if dropped, which happens only while unwinding from a
+/// panic in the protected body.
+struct CancelOnUnwind<'a> {
+    inner: &'a Inner,
+    ticket: &'a Ticket,
+}
+
+impl Drop for CancelOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.inner.cancel(self.ticket);
+    }
+}
+
 /// The rest of [`Attempt::poll`]: a call that waits in the queue or for its answer.
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn poll_slow<'a, T, E, F, C, D>(
     inner: &'a Inner,
     mut call: Pin<&mut F>,
     classify: &mut C,
     finish: &mut D,
-    stage: &mut u8,
+    stage: &mut usize,
     ticket: &mut Ticket,
     seat: &mut Option<SemaphorePermit<'a>>,
     waiting: &mut Option<Box<Waiting<'a>>>,
@@ -289,6 +357,7 @@ where
             }
             None => {
                 *stage = DONE;
+                *waiting = None;
                 return Poll::Ready(bulkhead_full(inner, ticket, finish));
             }
         }
@@ -304,15 +373,16 @@ where
             },
         },
     };
+    // Done: empty what the call held (the drop of a done attempt skips `held`).
     *stage = DONE;
     if let Some(seat) = seat.take() {
         inner.bulkhead.leave(seat);
     }
+    let limit = waiting.take().map_or(Duration::ZERO, |w| w.timeout.limit());
     Poll::Ready(match result {
         Some(result) => answer(inner, ticket, classify, finish, result),
         None => {
             inner.complete(ticket, Outcome::Failure, true);
-            let limit = waiting.as_ref().map_or(Duration::ZERO, |w| w.timeout.limit());
             finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout: limit }))
         }
     })
@@ -341,20 +411,20 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
 fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: &mut D) -> D::Output {
     inner.cancel(ticket);
     inner.count_rejection(RejectionKind::Bulkhead);
-    let error = inner.rejection_error(Rejected { kind: RejectionKind::Bulkhead, retry_after: None });
+    let error = inner.rejection_error(Rejected {
+        kind: RejectionKind::Bulkhead,
+        retry_after_nanos: super::machine::NO_RETRY,
+    });
     finish.stopped(Cause::Rejected(error))
 }
 
-pin_project! {
-    /// The future of [`CircuitBreaker::call`] and [`CircuitBreaker::call_with`].
-    ///
-    /// It does nothing until polled; dropping it before it completes cancels the call,
-    /// which then counts for nothing.
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Call<'a, F, C = DefaultClassifier> {
-        #[pin]
-        attempt: Attempt<'a, F, C, Direct>,
-    }
+/// The future of [`CircuitBreaker::call`] and [`CircuitBreaker::call_with`].
+///
+/// It does nothing until polled; dropping it before it completes cancels the call,
+/// which then counts for nothing.
+#[must_use = "futures do nothing unless polled"]
+pub struct Call<'a, F, C = DefaultClassifier> {
+    attempt: Attempt<'a, F, C, Direct>,
 }
 
 impl<T, E, F, C> Future for Call<'_, F, C>
@@ -365,9 +435,10 @@ where
 {
     type Output = Result<T, E>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
-        self.project().attempt.poll(cx)
+        // SAFETY: `attempt` is structurally pinned: `Call` never moves it.
+        unsafe { self.map_unchecked_mut(|call| &mut call.attempt) }.poll(cx)
     }
 }
 
@@ -416,13 +487,32 @@ impl CircuitBreaker {
         C: Classify<T, E>,
         B: Fallback<T, E>,
     {
+        self.call_with_fallback_state(classify, call, (), fallback).await
+    }
+
+    /// [`call_with_fallback`](Self::call_with_fallback), with `state` handed to every
+    /// fallback (the attribute passes the protected function's arguments this way).
+    #[doc(hidden)]
+    pub async fn call_with_fallback_state<T, E, C, F, S, B>(
+        &self,
+        classify: C,
+        call: F,
+        state: S,
+        fallback: B,
+    ) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<Error>,
+        C: Classify<T, E>,
+        B: Fallback<T, E, S>,
+    {
         let finish = ToFallback { policy: FallbackPolicy::default() };
         let mut attempt = pin!(Attempt::new(&self.inner, call, classify, finish));
         match attempt.as_mut().await {
             Attempted::Answered(result) => result,
             Attempted::Stopped(cause) => {
                 let policy = attempt.as_mut().project().finish.policy;
-                self.inner.fall_back(fallback, cause, policy).await
+                self.inner.fall_back(fallback, cause, state, policy).await
             }
         }
     }

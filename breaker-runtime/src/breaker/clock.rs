@@ -253,50 +253,86 @@ impl Clock for ManualClock {
     }
 }
 
-/// The clock a breaker holds: the real clock without any indirection on the hot path,
-/// or any other clock behind a trait object.
+/// The clock a breaker holds.
+///
+/// `recent()` is read twice per call, so for the real clock and the manual clock it is
+/// one load through `cell`, a pointer to the atomic holding the time; any other clock
+/// goes through its trait object.
 #[derive(Clone, Debug)]
-pub(crate) enum ClockRef {
-    Monotonic,
-    Dyn(Arc<dyn Clock>),
+pub(crate) struct ClockRef {
+    /// The atomic `recent()` reads, if there is one: the real clock's coarse reading
+    /// (static) or a manual clock's time (kept alive by `clock`).
+    #[cfg(not(loom))]
+    cell: Option<std::ptr::NonNull<std::sync::atomic::AtomicU64>>,
+    /// `None`: the real clock.
+    clock: Option<Arc<dyn Clock>>,
 }
+
+// SAFETY: `cell` points to an atomic that is `Sync` and lives at least as long as the
+// `ClockRef` (a static, or a field of the `ManualClock` that `clock` keeps alive).
+unsafe impl Send for ClockRef {}
+// SAFETY: as above; the pointee is only read atomically.
+unsafe impl Sync for ClockRef {}
 
 impl ClockRef {
     pub(crate) fn new<C: Clock>(clock: Arc<C>) -> ClockRef {
-        ClockRef::Dyn(clock)
+        #[cfg(not(loom))]
+        let cell = (Arc::clone(&clock) as Arc<dyn std::any::Any + Send + Sync>)
+            .downcast::<ManualClock>()
+            .ok()
+            .map(|manual| std::ptr::NonNull::from(&manual.now));
+        ClockRef {
+            #[cfg(not(loom))]
+            cell,
+            clock: Some(clock),
+        }
     }
 
     pub(crate) fn monotonic() -> ClockRef {
-        ticker::ensure_started();
-        ClockRef::Monotonic
+        let ticking = ticker::ensure_started();
+        ClockRef {
+            #[cfg(not(loom))]
+            cell: ticking.then(ticker::coarse_cell),
+            clock: None,
+        }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn recent(&self) -> Instant {
-        match self {
-            ClockRef::Monotonic => ticker::recent(),
-            ClockRef::Dyn(clock) => clock.recent(),
+        #[cfg(not(loom))]
+        if let Some(cell) = self.cell {
+            // SAFETY: see the type's safety comment.
+            return Instant(unsafe { cell.as_ref() }.load(Ordering::Relaxed));
+        }
+        self.recent_slow()
+    }
+
+    #[inline(never)]
+    fn recent_slow(&self) -> Instant {
+        match &self.clock {
+            None => ticker::recent(),
+            Some(clock) => clock.recent(),
         }
     }
 
     pub(crate) fn now(&self) -> Instant {
-        match self {
-            ClockRef::Monotonic => ticker::precise_now(),
-            ClockRef::Dyn(clock) => clock.now(),
+        match &self.clock {
+            None => ticker::precise_now(),
+            Some(clock) => clock.now(),
         }
     }
 
     pub(crate) fn system_time(&self, at: Instant) -> SystemTime {
-        match self {
-            ClockRef::Monotonic => MonotonicClock.system_time(at),
-            ClockRef::Dyn(clock) => clock.system_time(at),
+        match &self.clock {
+            None => MonotonicClock.system_time(at),
+            Some(clock) => clock.system_time(at),
         }
     }
 
     pub(crate) fn wake_at(&self, at: Instant, wake: Wake) {
-        match self {
-            ClockRef::Monotonic => ticker::schedule(at, wake),
-            ClockRef::Dyn(clock) => clock.wake_at(at, wake),
+        match &self.clock {
+            None => ticker::schedule(at, wake),
+            Some(clock) => clock.wake_at(at, wake),
         }
     }
 }

@@ -156,6 +156,12 @@ impl Config {
         ConfigBuilder::default()
     }
 
+    /// A builder starting from this configuration, for changing a few settings with the
+    /// builder's rules (a call timeout not set again is capped to the recovery timeout).
+    pub fn into_builder(self) -> ConfigBuilder {
+        ConfigBuilder { config: self, ..ConfigBuilder::default() }
+    }
+
     /// Checks every rule; the error names the field, the value and the rule broken.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let second = Duration::from_secs(1);

@@ -28,7 +28,7 @@ use super::state::{State, pack, short, unpack};
 use super::window::{Sample, Verdict};
 use super::{Inner, until};
 
-pub(crate) const FIRST_GENERATION: u64 = 1;
+pub(crate) const FIRST_GENERATION: u64 = 0;
 
 const COUNT_BITS: u32 = 32;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
@@ -55,11 +55,15 @@ const fn probe_successes(word: u64) -> u32 {
     (word & 0xFFFF) as u32
 }
 
+/// `Rejected::retry_after_nanos` when no probe time is known.
+pub(crate) const NO_RETRY: u64 = u64::MAX;
+
 /// A call refused at admission.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rejected {
     pub(crate) kind: RejectionKind,
-    pub(crate) retry_after: Option<Duration>,
+    /// Nanoseconds until a probe is let through; `NO_RETRY` if unknown.
+    pub(crate) retry_after_nanos: u64,
 }
 
 /// Which states a transition may start from.
@@ -96,13 +100,23 @@ impl Inner {
     #[inline(always)]
     pub(crate) fn admit(&self) -> Result<(u64, Kind), Rejected> {
         let (generation, state) = self.load();
-        if state == State::Closed {
-            return Ok((generation, Kind::Closed));
+        match state {
+            State::Closed => Ok((generation, Kind::Closed)),
+            // The open rejection is the other hot path: inline up to the rejection.
+            State::Open => {
+                let now = self.clock.recent();
+                let deadline = self.recovery_deadline();
+                if now.as_nanos() < deadline {
+                    let retry_after_nanos = deadline - now.as_nanos();
+                    return Err(self.reject(Rejected { kind: RejectionKind::Open, retry_after_nanos }));
+                }
+                self.admit_unless_closed(generation, state)
+            }
+            _ => self.admit_unless_closed(generation, state),
         }
-        self.admit_unless_closed(generation, state)
     }
 
-    #[inline]
+    #[inline(never)]
     fn admit_unless_closed(&self, mut generation: u64, mut state: State) -> Result<(u64, Kind), Rejected> {
         loop {
             let kind = match state {
@@ -125,7 +139,9 @@ impl Inner {
                     }
                 },
                 State::ForcedOpen => {
-                    return Err(self.reject(Rejected { kind: RejectionKind::Forced, retry_after: None }));
+                    return Err(
+                        self.reject(Rejected { kind: RejectionKind::Forced, retry_after_nanos: NO_RETRY })
+                    );
                 }
                 State::Disabled => Kind::Bypass,
                 State::MetricsOnly => Kind::Observe,
@@ -147,7 +163,7 @@ impl Inner {
         let now = self.clock.recent();
         let deadline = self.recovery_deadline();
         if now.as_nanos() < deadline {
-            return Err(Rejected { kind: RejectionKind::Open, retry_after: Some(until(deadline, now)) });
+            return Err(Rejected { kind: RejectionKind::Open, retry_after_nanos: deadline - now.as_nanos() });
         }
         self.to_half_open(generation, now);
         Ok(())
@@ -162,7 +178,7 @@ impl Inner {
                 return None;
             }
             if in_flight(word) >= max {
-                return Some(Err(Rejected { kind: RejectionKind::ProbeLimit, retry_after: None }));
+                return Some(Err(Rejected { kind: RejectionKind::ProbeLimit, retry_after_nanos: NO_RETRY }));
             }
             match self.probes.compare_exchange_weak(
                 word,
@@ -205,7 +221,10 @@ impl Inner {
     pub(crate) fn rejection_error(&self, rejected: Rejected) -> Error {
         let service = self.service;
         match rejected.kind {
-            RejectionKind::Open => Error::CircuitOpen { service, retry_after: rejected.retry_after },
+            RejectionKind::Open => Error::CircuitOpen {
+                service,
+                retry_after: Some(Duration::from_nanos(rejected.retry_after_nanos)),
+            },
             RejectionKind::Forced => Error::CircuitOpen { service, retry_after: None },
             RejectionKind::ProbeLimit => {
                 Error::ProbeLimit { service, max: self.settings.half_open_max_calls() }
@@ -235,12 +254,15 @@ impl Inner {
         let slow = ticket.slow_call_nanos != 0
             && latency_nanos >= ticket.slow_call_nanos
             && verdict != Verdict::Ignored;
-        self.window.record(ticket.era, now, Sample { verdict, slow, timed_out, latency_nanos });
+        let rotated = self.window.record(ticket.era, now, Sample { verdict, slow, timed_out, latency_nanos });
         match ticket.kind {
             Kind::Closed => match verdict {
                 Verdict::Success => {
                     self.closed_success(ticket.generation);
-                    if slow || self.rate_armed.load(Ordering::Relaxed) {
+                    // A success can raise a rate only if it is slow, if it brings the
+                    // window up to `min_calls`, or if older buckets just left the
+                    // window (the lane moved to a new bucket): judge the rates then.
+                    if slow || rotated || self.rate_armed.load(Ordering::Relaxed) {
                         self.check_rates(ticket.generation, now);
                     }
                 }
@@ -364,12 +386,10 @@ impl Inner {
                 if let Some(successes) = self.release_probe(generation, true) {
                     if successes >= self.settings.success_threshold() {
                         let reason = Reason::ProbesSucceeded { successes };
-                        self.transition(
-                            Expect::Exactly(generation, State::HalfOpen),
-                            State::Closed,
-                            reason,
-                            now,
-                        );
+                        let from = Expect::Exactly(generation, State::HalfOpen);
+                        if self.transition(from, State::Closed, reason, now) {
+                            self.stats.recoveries.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
                 }
             }
@@ -406,10 +426,15 @@ impl Inner {
         }
     }
 
+    /// Open -> half-open, dated at the recovery deadline: that is when the circuit
+    /// became half-open, even if it is noticed later.
     fn to_half_open(&self, generation: u64, now: Instant) {
         let recovery_timeout = Duration::from_nanos(self.settings.recovery_nanos());
         let reason = Reason::RecoveryTimeoutElapsed { recovery_timeout };
-        self.transition(Expect::Exactly(generation, State::Open), State::HalfOpen, reason, now);
+        let at = now.min(Instant::from_nanos(self.recovery_deadline()));
+        if self.transition(Expect::Exactly(generation, State::Open), State::HalfOpen, reason, at) {
+            self.stats.recovery_attempts.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn control(&self, to: State) {
@@ -482,27 +507,39 @@ impl Inner {
         self.events.send(Event { service: self.service, at, time, kind });
     }
 
-    /// Schedules one wakeup at the recovery deadline, so the circuit turns half-open
-    /// on time without traffic. At most one is pending per breaker; a wakeup that finds
-    /// the deadline moved (the circuit reopened meanwhile) arms the next one.
+    /// Schedules a wakeup at the recovery deadline, so the circuit turns half-open on
+    /// time without traffic. One wakeup is current per breaker (`timer_deadline`); a
+    /// wakeup for an earlier deadline (a shortened recovery timeout) supersedes it, and
+    /// a superseded wakeup does nothing when it runs. A wakeup that finds the circuit
+    /// still open (it reopened meanwhile) arms the next one.
     fn arm_recovery_timer(&self) {
-        if self.timer_armed.swap(true, Ordering::AcqRel) {
-            return;
+        let deadline = self.recovery_deadline().max(1);
+        let mut pending = self.timer_deadline.load(Ordering::Acquire);
+        loop {
+            if pending != 0 && pending <= deadline {
+                return; // a wakeup comes first, and re-arms if need be
+            }
+            match self.timer_deadline.compare_exchange(pending, deadline, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => pending = actual,
+            }
         }
         let me = self.me.clone();
-        let deadline = Instant::from_nanos(self.recovery_deadline());
         self.clock.wake_at(
-            deadline,
+            Instant::from_nanos(deadline),
             Box::new(move || {
                 if let Some(inner) = me.upgrade() {
-                    inner.on_recovery_timer();
+                    inner.on_recovery_timer(deadline);
                 }
             }),
         );
     }
 
-    fn on_recovery_timer(&self) {
-        self.timer_armed.store(false, Ordering::Release);
+    fn on_recovery_timer(&self, deadline: u64) {
+        if self.timer_deadline.compare_exchange(deadline, 0, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return; // superseded
+        }
         // The precise time: the wakeup ran because the deadline passed on it.
         let now = self.clock.now().max(self.clock.recent());
         self.poll_recovery(now);
@@ -613,6 +650,8 @@ impl Inner {
                 depth_exceeded: s.fallback_depth_exceeded.load(Ordering::Relaxed),
             },
             open_count: s.open_count.load(Ordering::Relaxed),
+            recovery_attempts: s.recovery_attempts.load(Ordering::Relaxed),
+            recoveries: s.recoveries.load(Ordering::Relaxed),
             transitions: s.transitions.load(Ordering::Relaxed),
             last_success: stamp(last_success),
             last_failure: stamp(last_failure),

@@ -78,6 +78,8 @@ pub struct CircuitBreaker {
 pub(crate) struct Stats {
     pub(crate) transitions: AtomicU64,
     pub(crate) open_count: AtomicU64,
+    pub(crate) recovery_attempts: AtomicU64,
+    pub(crate) recoveries: AtomicU64,
     pub(crate) fallback_runs: AtomicU64,
     pub(crate) fallback_successes: AtomicU64,
     pub(crate) fallback_failures: AtomicU64,
@@ -103,8 +105,8 @@ pub(crate) struct Inner {
     /// Set while the window holds too few calls for its rates to be judged: successes
     /// then re-check the rates (a success can bring the count up to `min_calls`).
     rate_armed: AtomicBool,
-    /// Set while a recovery wakeup is scheduled: at most one per breaker.
-    timer_armed: AtomicBool,
+    /// Deadline of the current recovery wakeup (nanoseconds on `clock`); 0: none.
+    timer_deadline: AtomicU64,
     /// Serialises transitions and reconfiguration.
     transition: Mutex<()>,
     pub(crate) window: Window,
@@ -132,6 +134,17 @@ impl CircuitBreaker {
         CircuitBreaker::build(service, config, ClockRef::new(clock))
     }
 
+    /// A breaker with the default configuration, whatever `service` is: its name made
+    /// valid by replacing what the rules forbid.
+    pub(crate) fn fail_safe(service: &str) -> CircuitBreaker {
+        let name = name::sanitize(service);
+        match CircuitBreaker::new(&name, Config::default()) {
+            Ok(breaker) => breaker,
+            // `sanitize` returns a valid name and the defaults are valid (tested).
+            Err(error) => unreachable!("a sanitized name with the defaults is valid: {error}"),
+        }
+    }
+
     fn build(service: &str, config: Config, clock: ClockRef) -> Result<CircuitBreaker, ConfigError> {
         name::validate(service)?;
         config.validate().map_err(|e| e.for_service(service))?;
@@ -150,7 +163,7 @@ impl CircuitBreaker {
             opened_at: AtomicU64::new(0),
             changed_at: AtomicU64::new(now),
             rate_armed: AtomicBool::new(false),
-            timer_armed: AtomicBool::new(false),
+            timer_deadline: AtomicU64::new(0),
             transition: Mutex::new(()),
             events: EventSink::new(),
             stats: Stats::default(),

@@ -32,6 +32,17 @@ pub(crate) fn validate(name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `name` with every character the rules forbid replaced by `_`, cut to
+/// [`MAX_LEN`], and `unnamed` if empty.
+pub(crate) fn sanitize(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .take(MAX_LEN)
+        .collect();
+    if clean.is_empty() { "unnamed".into() } else { clean }
+}
+
 /// The one `&'static str` for `name`. Each distinct name is leaked once: services are
 /// few and live as long as the program.
 pub(crate) fn intern(name: &str) -> &'static str {
@@ -61,6 +72,14 @@ mod tests {
         let e = validate("pay ments").unwrap_err();
         assert_eq!(e.rule, "may use only letters, digits, `_`, `.` and `-`, not ' '");
         assert!(validate(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn sanitized_names_are_valid() {
+        for raw in ["", "pay ments", "über", &"y".repeat(300)] {
+            validate(&sanitize(raw)).unwrap();
+        }
+        assert_eq!(sanitize("pay ments"), "pay_ments");
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub(crate) fn recent() -> Instant {
 
 /// Runs `wake` once at or after `at` on the ticker thread.
 pub(crate) fn schedule(at: Instant, wake: Wake) {
-    ensure_started();
+    let _ = ensure_started();
     let timers = timers();
     let mut guard = match timers.heap.lock() {
         Ok(guard) => guard,
@@ -96,10 +96,10 @@ pub(crate) fn schedule(at: Instant, wake: Wake) {
     timers.changed.notify_one();
 }
 
-/// Starts the ticker thread once per process.
-pub(crate) fn ensure_started() {
+/// Starts the ticker thread once per process; whether it runs.
+pub(crate) fn ensure_started() -> bool {
     if cfg!(loom) {
-        return;
+        return false;
     }
     STARTED.call_once(|| {
         publish();
@@ -109,6 +109,14 @@ pub(crate) fn ensure_started() {
             tracing::warn!(%error, "cannot start the breaker-clock thread: time is read precisely and open breakers move to half-open when next called");
         }
     });
+    COARSE.load(Ordering::Relaxed) != 0
+}
+
+/// The atomic holding the coarse reading; it is never 0 once [`ensure_started`]
+/// returned `true`.
+#[cfg(not(loom))]
+pub(crate) fn coarse_cell() -> std::ptr::NonNull<AtomicU64> {
+    std::ptr::NonNull::from(&COARSE)
 }
 
 fn publish() -> Instant {

@@ -228,20 +228,23 @@ impl Window {
 
     /// Records one call that was admitted in `era`: in the window if the era is still
     /// the current one, and as the lane's last success or failure in any case.
+    ///
+    /// Returns whether the lane moved to a new bucket: then older buckets may have left
+    /// the window, and the rates can have changed without a new failure.
     #[inline(always)]
-    pub(crate) fn record(&self, era: u32, now: Instant, sample: Sample) {
+    pub(crate) fn record(&self, era: u32, now: Instant, sample: Sample) -> bool {
         let lane = lanes::current();
         if lane < self.exclusive {
-            self.record_in::<true>(lane, era, now, sample);
+            self.record_in::<true>(lane, era, now, sample)
         } else {
             let _guard = lock(&self.shared);
-            self.record_in::<false>(self.exclusive, era, now, sample);
+            self.record_in::<false>(self.exclusive, era, now, sample)
         }
     }
 
     #[inline(always)]
-    fn record_in<const EXCLUSIVE: bool>(&self, lane_idx: usize, era: u32, now: Instant, s: Sample) {
-        let Some(lane) = self.lanes.get(lane_idx) else { return };
+    fn record_in<const EXCLUSIVE: bool>(&self, lane_idx: usize, era: u32, now: Instant, s: Sample) -> bool {
+        let Some(lane) = self.lanes.get(lane_idx) else { return false };
         let now = now.as_nanos();
         match s.verdict {
             Verdict::Success => lanes::stamp::<EXCLUSIVE>(&lane.last_success, now + 1),
@@ -249,7 +252,7 @@ impl Window {
             Verdict::Ignored => {}
         }
         if self.era.load(Ordering::Relaxed) != era {
-            return;
+            return false;
         }
         let era_tag = (u64::from(era) & ERA_MASK) << IDX_BITS;
         let cursor_valid = now < lane.cursor_end.load(Ordering::Relaxed)
@@ -261,7 +264,7 @@ impl Window {
         };
         // SAFETY: a cursor points into a ring of this window (or is null); rings are
         // freed only when the window is dropped.
-        let Some(bucket) = (unsafe { bucket.as_ref() }) else { return };
+        let Some(bucket) = (unsafe { bucket.as_ref() }) else { return !cursor_valid };
         lanes::add::<EXCLUSIVE>(&bucket.calls, 1);
         match s.verdict {
             Verdict::Success => {}
@@ -276,6 +279,7 @@ impl Window {
         }
         lanes::add::<EXCLUSIVE>(&bucket.latency_sum, s.latency_nanos);
         lanes::raise::<EXCLUSIVE>(&bucket.latency_max, s.latency_nanos);
+        !cursor_valid
     }
 
     /// Points the lane's cursor at the bucket for `now`, resetting it if it holds an

@@ -282,7 +282,17 @@ impl Events {
         })
     }
 
-    /// Every event waiting now.
+    /// The next event, blocking the thread until there is one: for code outside an
+    /// async runtime. Must not be called from async code.
+    pub fn blocking_recv(&mut self) -> Result<Event, RecvError> {
+        self.receiver.blocking_recv().map_err(|e| match e {
+            broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
+            broadcast::error::RecvError::Closed => RecvError::Closed,
+        })
+    }
+
+    /// Every event waiting now. Events missed by falling behind are skipped; use
+    /// [`try_recv`](Events::try_recv) to learn how many.
     pub fn drain(&mut self) -> Vec<Event> {
         std::iter::from_fn(|| {
             loop {

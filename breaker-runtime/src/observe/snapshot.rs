@@ -40,6 +40,10 @@ pub struct Snapshot {
     pub fallbacks: FallbackStats,
     /// Times the circuit opened (never reset).
     pub open_count: u64,
+    /// Times the circuit went half-open to try recovering (never reset).
+    pub recovery_attempts: u64,
+    /// Times a half-open circuit closed: recoveries that succeeded (never reset).
+    pub recoveries: u64,
     /// Transitions made (never reset).
     pub transitions: u64,
     /// Time of the last successful call.

@@ -30,7 +30,6 @@
 //! ```
 
 use std::any::Any;
-use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
@@ -46,7 +45,7 @@ tokio::task_local! {
 }
 
 /// Why a fallback runs.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Cause<E> {
     /// The breaker rejected the call: open circuit, probe limit, or full bulkhead.
     Rejected(Error),
@@ -84,40 +83,74 @@ impl<E: From<Error>> Cause<E> {
 /// A fallback, or a chain of them.
 ///
 /// Implemented for any `FnOnce(&Cause<E>) -> impl Future<Output = Result<T, E>>`, for
-/// [`Chain`], and for [`NoFallback`]. Build chains with [`chain`].
-pub trait Fallback<T, E> {
+/// [`Chain`], and for [`NoFallback`]. Build chains with [`chain`]. `S` is state the
+/// caller hands every fallback (the protected function's arguments, for the
+/// attribute); plain closures ignore it.
+pub trait Fallback<T, E, S = ()> {
     /// How many fallbacks the chain holds.
     #[doc(hidden)]
     const LEN: usize;
 
     /// Tries the chain in order; `Some` with the first `Ok` answer.
     #[doc(hidden)]
-    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>>;
+    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>>;
 }
 
 /// No fallback: the caller gets the error.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoFallback;
 
-impl<T, E> Fallback<T, E> for NoFallback {
+impl<T, E, S> Fallback<T, E, S> for NoFallback {
     const LEN: usize = 0;
 
-    async fn attempt(self, _: &mut Attempts<'_, E>) -> Option<T> {
+    async fn attempt(self, _: &mut Attempts<'_, E, S>) -> Option<T> {
         None
     }
 }
 
-impl<T, E, F, Fut> Fallback<T, E> for F
+impl<T, E, S, F, Fut> Fallback<T, E, S> for F
 where
     F: FnOnce(&Cause<E>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    E: fmt::Debug,
 {
     const LEN: usize = 1;
 
-    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
-        attempts.one(self)
+    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
+        attempts.one(|cause, _| self(cause))
     }
+}
+
+/// A fallback that also reads the caller's state `S`.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct WithState<F>(F);
+
+/// A fallback that reads the caller's state (the protected function's arguments).
+#[doc(hidden)]
+pub fn with_state<T, E, S, F, Fut>(fallback: F) -> WithState<F>
+where
+    F: FnOnce(&Cause<E>, &S) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    WithState(fallback)
+}
+
+impl<T, E, S, F, Fut> Fallback<T, E, S> for WithState<F>
+where
+    F: FnOnce(&Cause<E>, &S) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    const LEN: usize = 1;
+
+    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
+        attempts.one(self.0)
+    }
+}
+
+/// `first`, then `next` if it fails.
+#[doc(hidden)]
+pub fn or_else<A, B>(first: A, next: B) -> OrElse<A, B> {
+    OrElse(first, next)
 }
 
 /// An ordered chain of fallbacks, built by [`chain`] and [`Chain::or`].
@@ -149,18 +182,18 @@ impl<A> Chain<A> {
     }
 }
 
-impl<T, E, A: Fallback<T, E>> Fallback<T, E> for Chain<A> {
+impl<T, E, S, A: Fallback<T, E, S>> Fallback<T, E, S> for Chain<A> {
     const LEN: usize = A::LEN;
 
-    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
+    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
         self.0.attempt(attempts)
     }
 }
 
-impl<T, E, A: Fallback<T, E>, B: Fallback<T, E>> Fallback<T, E> for OrElse<A, B> {
+impl<T, E, S, A: Fallback<T, E, S>, B: Fallback<T, E, S>> Fallback<T, E, S> for OrElse<A, B> {
     const LEN: usize = A::LEN + B::LEN;
 
-    async fn attempt(self, attempts: &mut Attempts<'_, E>) -> Option<T> {
+    async fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> Option<T> {
         if let Some(answer) = self.0.attempt(attempts).await {
             return Some(answer);
         }
@@ -170,19 +203,20 @@ impl<T, E, A: Fallback<T, E>, B: Fallback<T, E>> Fallback<T, E> for OrElse<A, B>
 
 /// The state of one run of a chain.
 #[doc(hidden)]
-pub struct Attempts<'a, E> {
+pub struct Attempts<'a, E, S = ()> {
     inner: &'a Inner,
     cause: Cause<E>,
+    state: S,
     depth: u32,
     deadline: Option<tokio::time::Instant>,
     remaining: usize,
     index: usize,
 }
 
-impl<E: fmt::Debug> Attempts<'_, E> {
+impl<E, S> Attempts<'_, E, S> {
     async fn one<T, F, Fut>(&mut self, fallback: F) -> Option<T>
     where
-        F: FnOnce(&Cause<E>) -> Fut,
+        F: FnOnce(&Cause<E>, &S) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
         let (service, index) = (self.inner.service, self.index);
@@ -192,8 +226,8 @@ impl<E: fmt::Debug> Attempts<'_, E> {
         });
         self.index += 1;
         self.remaining = self.remaining.saturating_sub(1);
-        let cause = &self.cause;
-        let Ok(future) = catch_unwind(AssertUnwindSafe(|| fallback(cause))) else {
+        let (cause, state) = (&self.cause, &self.state);
+        let Ok(future) = catch_unwind(AssertUnwindSafe(|| fallback(cause, state))) else {
             tracing::error!(service, index, "fallback panicked; trying the next one");
             return None;
         };
@@ -213,8 +247,9 @@ impl<E: fmt::Debug> Attempts<'_, E> {
                 tracing::debug!(service, index, depth = self.depth + 1, "fallback answered");
                 Some(answer)
             }
-            Ok(Err(error)) => {
-                tracing::warn!(service, index, ?error, "fallback failed; trying the next one");
+            Ok(Err(_)) => {
+                let error_type = std::any::type_name::<E>();
+                tracing::warn!(service, index, error_type, "fallback returned an error; trying the next one");
                 None
             }
             Err(_) => {
@@ -238,14 +273,15 @@ async fn catching_panics<F: Future>(future: F) -> Result<F::Output, Box<dyn Any 
 
 impl Inner {
     /// Runs `chain` for `cause`; the caller's answer.
-    pub(crate) async fn fall_back<T, E, B>(
+    pub(crate) async fn fall_back<T, E, S, B>(
         &self,
         chain: B,
         cause: Cause<E>,
+        state: S,
         policy: FallbackPolicy,
     ) -> Result<T, E>
     where
-        B: Fallback<T, E>,
+        B: Fallback<T, E, S>,
         E: From<Error>,
     {
         let depth = DEPTH.try_with(|depth| *depth).unwrap_or(0);
@@ -259,6 +295,7 @@ impl Inner {
         let mut attempts = Attempts {
             inner: self,
             cause,
+            state,
             depth,
             deadline: policy.timeout().map(|t| tokio::time::Instant::now() + t),
             remaining: B::LEN,

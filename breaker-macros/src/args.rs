@@ -1,0 +1,154 @@
+//! Parsing the attribute's arguments: `key = value` pairs, each kept with its spans.
+//!
+//! Parsing is per entry: a malformed value is reported and the other entries are still
+//! read, so one build reports every independent mistake.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{Ident, LitFloat, LitInt, LitStr, Path, Token};
+
+/// One `key = value` of the attribute, as written.
+pub(crate) struct Entry {
+    pub(crate) key: Ident,
+    pub(crate) value: Value,
+}
+
+/// A value, as written.
+pub(crate) enum Value {
+    Str(LitStr),
+    Int(LitInt),
+    Float(LitFloat),
+    Path(Path),
+    List(Vec<Path>, Span),
+    /// Anything else: reported by the key's check.
+    Other(TokenStream),
+}
+
+impl Value {
+    pub(crate) fn span(&self) -> Span {
+        match self {
+            Value::Str(lit) => lit.span(),
+            Value::Int(lit) => lit.span(),
+            Value::Float(lit) => lit.span(),
+            Value::Path(path) => path.span(),
+            Value::List(_, span) => *span,
+            Value::Other(tokens) => tokens.span(),
+        }
+    }
+
+    /// What the value is, for error messages.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Path(_) => "a path",
+            Value::List(..) => "a list",
+            Value::Other(_) => "an expression",
+        }
+    }
+}
+
+/// Parses the attribute's arguments into entries, collecting every syntax error.
+pub(crate) fn parse(args: TokenStream) -> (Vec<Entry>, Option<syn::Error>) {
+    let mut entries = Vec::new();
+    let mut errors: Option<syn::Error> = None;
+    let mut add = |e: syn::Error| match &mut errors {
+        Some(all) => all.combine(e),
+        None => errors = Some(e),
+    };
+    for chunk in split_commas(args) {
+        match parse_entry.parse2(chunk) {
+            Ok(entry) => entries.push(entry),
+            Err(e) => add(e),
+        }
+    }
+    (entries, errors)
+}
+
+/// The arguments split at top-level commas; empty pieces (a trailing comma) dropped.
+fn split_commas(args: TokenStream) -> Vec<TokenStream> {
+    let mut chunks = vec![TokenStream::new()];
+    for tt in args {
+        match &tt {
+            TokenTree::Punct(p) if p.as_char() == ',' => chunks.push(TokenStream::new()),
+            _ => {
+                if let Some(last) = chunks.last_mut() {
+                    last.extend([tt]);
+                }
+            }
+        }
+    }
+    chunks.retain(|c| !c.is_empty());
+    chunks
+}
+
+fn parse_entry(input: ParseStream<'_>) -> syn::Result<Entry> {
+    let key = if input.peek(Ident::peek_any) {
+        input.call(Ident::parse_any)?
+    } else {
+        return Err(input.error("expected a key, like `service = \"payments\"`"));
+    };
+    if !input.peek(Token![=]) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("expected `=` after `{key}`: write `{key} = <value>`"),
+        ));
+    }
+    input.parse::<Token![=]>()?;
+    if input.is_empty() {
+        return Err(syn::Error::new(key.span(), format!("`{key}` has no value")));
+    }
+    let value = parse_value(input)?;
+    if !input.is_empty() {
+        let rest: TokenStream = input.parse()?;
+        return Err(syn::Error::new_spanned(
+            rest,
+            "unexpected tokens after the value: separate keys with `,`",
+        ));
+    }
+    Ok(Entry { key, value })
+}
+
+fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
+    if input.peek(LitStr) {
+        return Ok(Value::Str(input.parse()?));
+    }
+    if input.peek(LitInt) {
+        return Ok(Value::Int(input.parse()?));
+    }
+    if input.peek(LitFloat) {
+        return Ok(Value::Float(input.parse()?));
+    }
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let paths = content.parse_terminated(Path::parse_mod_style_or_turbofish, Token![,])?;
+        return Ok(Value::List(paths.into_iter().collect(), bracket.span.join()));
+    }
+    let fork = input.fork();
+    if fork.call(Path::parse_mod_style_or_turbofish).is_ok() && fork.is_empty() {
+        return Ok(Value::Path(input.call(Path::parse_mod_style_or_turbofish)?));
+    }
+    Ok(Value::Other(input.parse()?))
+}
+
+/// Path parsing that accepts generic arguments (`cached::<T>`, `Self::cached`).
+trait ParsePath {
+    fn parse_mod_style_or_turbofish(input: ParseStream<'_>) -> syn::Result<Path>;
+}
+
+impl ParsePath for Path {
+    fn parse_mod_style_or_turbofish(input: ParseStream<'_>) -> syn::Result<Path> {
+        let expr: syn::ExprPath = input.parse()?;
+        if let Some(qself) = &expr.qself {
+            return Err(syn::Error::new(
+                qself.lt_token.span,
+                "expected a plain path, like `module::function`",
+            ));
+        }
+        Ok(expr.path)
+    }
+}

@@ -1,0 +1,511 @@
+//! Checking the attribute: every key's value, the keys against each other, and the
+//! function it is put on. Every problem is reported at the token that caused it, and
+//! independent problems are all reported together.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType};
+
+use crate::args::{Entry, Value};
+
+/// The defaults of `breaker_runtime::defaults` that the cross-key rules need. They
+/// must match the runtime's (the `tests` package checks that they do).
+mod defaults {
+    pub(crate) const WINDOW_NANOS: u64 = 60_000_000_000;
+    pub(crate) const BUCKETS: u64 = 10;
+    pub(crate) const RECOVERY_NANOS: u64 = 30_000_000_000;
+    pub(crate) const MAX_BUCKETS: u64 = 3600;
+    pub(crate) const MAX_PROBES: u64 = 65_535;
+}
+
+/// What kind of value a key takes, and its range.
+#[derive(Clone, Copy)]
+enum Kind {
+    Service,
+    /// An integer in `min..=max`.
+    Count {
+        min: u64,
+        max: u64,
+    },
+    /// A number in `(0, 1]`.
+    Rate,
+    /// A duration greater than 0.
+    Duration,
+    Fallback,
+    Classify,
+    Crate,
+}
+
+/// Every key, in the order the README lists them.
+const KEYS: &[(&str, Kind)] = &[
+    ("service", Kind::Service),
+    ("threshold", Kind::Count { min: 1, max: u32::MAX as u64 }),
+    ("failure_rate", Kind::Rate),
+    ("window", Kind::Duration),
+    ("buckets", Kind::Count { min: 1, max: defaults::MAX_BUCKETS }),
+    ("min_calls", Kind::Count { min: 1, max: u32::MAX as u64 }),
+    ("recovery_timeout", Kind::Duration),
+    ("half_open_max_calls", Kind::Count { min: 1, max: defaults::MAX_PROBES }),
+    ("success_threshold", Kind::Count { min: 1, max: defaults::MAX_PROBES }),
+    ("timeout", Kind::Duration),
+    ("max_concurrent", Kind::Count { min: 1, max: u32::MAX as u64 }),
+    ("queue", Kind::Count { min: 1, max: u32::MAX as u64 }),
+    ("queue_timeout", Kind::Duration),
+    ("slow_call", Kind::Duration),
+    ("slow_call_rate", Kind::Rate),
+    ("fallback_depth", Kind::Count { min: 1, max: 64 }),
+    ("fallback_timeout", Kind::Duration),
+    ("fallback", Kind::Fallback),
+    ("classify", Kind::Classify),
+    ("crate", Kind::Crate),
+];
+
+/// A checked numeric setting.
+#[derive(Clone, Copy)]
+pub(crate) enum Setting {
+    Count(u32),
+    Rate(f64),
+    Nanos(u64),
+}
+
+/// The attribute, checked.
+pub(crate) struct Checked {
+    pub(crate) service: Option<LitStr>,
+    /// Numeric settings by key, with the span of their value.
+    pub(crate) settings: BTreeMap<&'static str, (Setting, Span)>,
+    pub(crate) fallbacks: Vec<Path>,
+    pub(crate) classify: Option<Path>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// Collects errors.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn add(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn at(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.add(syn::Error::new(span, message));
+    }
+
+    /// Whether any error so far contains `text`.
+    pub(crate) fn mentions(&self, text: &str) -> bool {
+        self.0.as_ref().is_some_and(|all| all.clone().into_iter().any(|e| e.to_string().contains(text)))
+    }
+
+    pub(crate) fn into_result(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks the attribute's entries.
+pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
+    let mut checked = Checked {
+        service: None,
+        settings: BTreeMap::new(),
+        fallbacks: Vec::new(),
+        classify: None,
+        krate: None,
+    };
+    let mut seen: BTreeMap<String, Span> = BTreeMap::new();
+    for Entry { key, value } in entries {
+        let name = key.to_string();
+        let Some(&(key_name, kind)) = KEYS.iter().find(|(k, _)| *k == name) else {
+            errors.at(key.span(), unknown_key(&name));
+            continue;
+        };
+        if let Some(&first) = seen.get(&name) {
+            errors.at(key.span(), format!("duplicate key `{name}`: each key may be given once"));
+            errors.at(first, format!("`{name}` is first given here"));
+            continue;
+        }
+        seen.insert(name, key.span());
+        match kind {
+            Kind::Service => checked.service = check_service(value, errors),
+            Kind::Count { min, max } => {
+                if let Some(n) = check_count(key_name, &value, min, max, errors) {
+                    checked.settings.insert(key_name, (Setting::Count(n), value.span()));
+                }
+            }
+            Kind::Rate => {
+                if let Some(r) = check_rate(key_name, &value, errors) {
+                    checked.settings.insert(key_name, (Setting::Rate(r), value.span()));
+                }
+            }
+            Kind::Duration => {
+                if let Some(nanos) = check_duration(key_name, &value, errors) {
+                    checked.settings.insert(key_name, (Setting::Nanos(nanos), value.span()));
+                }
+            }
+            Kind::Fallback => match value {
+                Value::Path(path) => checked.fallbacks.push(path),
+                Value::List(paths, span) if paths.is_empty() => {
+                    errors.at(span, "`fallback = []` names no fallback: list at least one function, or remove the key");
+                }
+                Value::List(paths, _) => checked.fallbacks = paths,
+                other => errors.at(
+                    other.span(),
+                    format!(
+                        "`fallback` takes a function path or a list of them, like `fallback = cached_quote` or `fallback = [cached_quote, default_quote]`, not {}",
+                        other.kind()
+                    ),
+                ),
+            },
+            Kind::Classify => match value {
+                Value::Path(path) => checked.classify = Some(path),
+                other => errors.at(
+                    other.span(),
+                    format!("`classify` takes the path of a function `fn(&E) -> Outcome`, not {}", other.kind()),
+                ),
+            },
+            Kind::Crate => match value {
+                Value::Path(path) => checked.krate = Some(path),
+                Value::Str(lit) => match lit.parse::<Path>() {
+                    Ok(path) => checked.krate = Some(path),
+                    Err(_) => errors.at(lit.span(), "`crate` takes the path of the runtime crate, like `crate = my_breaker`"),
+                },
+                other => errors.at(other.span(), "`crate` takes the path of the runtime crate, like `crate = my_breaker`"),
+            },
+        }
+    }
+    check_combinations(&checked, errors);
+    checked
+}
+
+fn unknown_key(name: &str) -> String {
+    let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    let suggestion = nearest(name, &valid).map(|k| format!("did you mean `{k}`? ")).unwrap_or_default();
+    format!("unknown key `{name}`; {suggestion}expected one of: {}", valid.join(", "))
+}
+
+fn check_service(value: Value, errors: &mut Errors) -> Option<LitStr> {
+    let Value::Str(lit) = value else {
+        errors.at(
+            value.span(),
+            format!("`service` takes a string literal, like `service = \"payments\"`, not {}", value.kind()),
+        );
+        return None;
+    };
+    let name = lit.value();
+    if name.is_empty() {
+        errors.at(lit.span(), "`service` must not be empty: name the service this breaker protects");
+        return None;
+    }
+    if name.len() > 128 {
+        errors.at(lit.span(), "`service` must be at most 128 characters");
+        return None;
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        errors
+            .at(lit.span(), format!("`service` may use only letters, digits, `_`, `.` and `-`, not {bad:?}"));
+        return None;
+    }
+    Some(lit)
+}
+
+fn check_count(key: &str, value: &Value, min: u64, max: u64, errors: &mut Errors) -> Option<u32> {
+    let Value::Int(lit) = value else {
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a whole number, like `{key} = {}`, not {}", min.max(2), value.kind()),
+        );
+        return None;
+    };
+    let Ok(n) = lit.base10_parse::<u64>() else {
+        errors.at(lit.span(), format!("`{key}` must be between {min} and {max}"));
+        return None;
+    };
+    if n < min || n > max {
+        let rule = if max == u32::MAX as u64 {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        errors.at(lit.span(), format!("`{key}` must be {rule}, not {n}"));
+        return None;
+    }
+    u32::try_from(n).ok()
+}
+
+fn check_rate(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
+    let rate = match value {
+        Value::Float(lit) => lit.base10_parse::<f64>().ok(),
+        Value::Int(lit) => lit.base10_parse::<u32>().ok().map(f64::from),
+        other => {
+            errors.at(
+                other.span(),
+                format!("`{key}` takes a number between 0 and 1, like `{key} = 0.5`, not {}", other.kind()),
+            );
+            return None;
+        }
+    };
+    match rate {
+        Some(r) if r > 0.0 && r <= 1.0 => Some(r),
+        _ => {
+            errors.at(
+                value.span(),
+                format!("`{key}` must be greater than 0 and at most 1 (a rate: 0.5 is 50%)"),
+            );
+            None
+        }
+    }
+}
+
+const DURATION_FORMS: &str = "write a number and a unit, like \"250ms\", \"30s\", \"5m\" or \"1h\"";
+
+fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> {
+    let Value::Str(lit) = value else {
+        errors.at(
+            value.span(),
+            format!("`{key}` takes a duration string: {DURATION_FORMS}, not {}", value.kind()),
+        );
+        return None;
+    };
+    match parse_duration(&lit.value()) {
+        None => {
+            errors.at(lit.span(), format!("`{}` is not a duration: {DURATION_FORMS}", lit.value()));
+            None
+        }
+        Some(0) => {
+            errors.at(lit.span(), format!("`{key}` must be greater than 0"));
+            None
+        }
+        Some(nanos) => Some(nanos),
+    }
+}
+
+/// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"` as nanoseconds.
+pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    match number.split_once('.') {
+        None => number.parse::<u64>().ok()?.checked_mul(scale),
+        Some((whole, fraction)) => {
+            if fraction.contains('.') {
+                return None;
+            }
+            let whole = whole.parse::<u64>().ok()?.checked_mul(scale)?;
+            let digits = u32::try_from(fraction.len()).ok()?;
+            let fraction_nanos =
+                fraction.parse::<u64>().ok()?.checked_mul(scale)? / 10u64.checked_pow(digits)?;
+            whole.checked_add(fraction_nanos)
+        }
+    }
+}
+
+fn nanos(checked: &Checked, key: &str) -> Option<(u64, Span)> {
+    match checked.settings.get(key) {
+        Some(&(Setting::Nanos(n), span)) => Some((n, span)),
+        _ => None,
+    }
+}
+
+fn count(checked: &Checked, key: &str) -> Option<(u32, Span)> {
+    match checked.settings.get(key) {
+        Some(&(Setting::Count(n), span)) => Some((n, span)),
+        _ => None,
+    }
+}
+
+fn show(nanos: u64) -> String {
+    format!("{:?}", std::time::Duration::from_nanos(nanos))
+}
+
+/// Rules between keys, with the defaults for keys not given.
+fn check_combinations(c: &Checked, errors: &mut Errors) {
+    if let Some((timeout, span)) = nanos(c, "timeout") {
+        let (recovery, given) = match nanos(c, "recovery_timeout") {
+            Some((r, _)) => (r, ""),
+            None => (defaults::RECOVERY_NANOS, ", the default"),
+        };
+        if timeout > recovery {
+            errors.at(
+                span,
+                format!(
+                    "`timeout` ({}) must not be longer than `recovery_timeout` ({}{given}): a call must end before the circuit may probe again",
+                    show(timeout),
+                    show(recovery)
+                ),
+            );
+        }
+    }
+    let window = nanos(c, "window");
+    let buckets = count(c, "buckets");
+    if window.is_some() || buckets.is_some() {
+        let w = window.map_or(defaults::WINDOW_NANOS, |(n, _)| n);
+        let b = buckets.map_or(defaults::BUCKETS, |(n, _)| u64::from(n));
+        if w < b * 1_000_000_000 {
+            let span = window.map_or_else(|| buckets.map_or(Span::call_site(), |(_, s)| s), |(_, s)| s);
+            errors.at(
+                span,
+                format!(
+                    "`window` ({}) must give each of the {b} buckets at least 1s (window >= {b}s)",
+                    show(w)
+                ),
+            );
+        }
+    }
+    let rate_on = c.settings.contains_key("failure_rate") || window.is_some() || buckets.is_some();
+    if let Some((_, span)) = count(c, "min_calls") {
+        if !rate_on && !c.settings.contains_key("slow_call") {
+            errors.at(
+                span,
+                "`min_calls` applies to the window's rates: add `failure_rate` or `window`, or remove it",
+            );
+        }
+    }
+    match (count(c, "queue"), nanos(c, "queue_timeout")) {
+        (Some((_, span)), None) => errors.at(
+            span,
+            "`queue` needs `queue_timeout`: how long a call may wait for a place, like `queue_timeout = \"100ms\"`",
+        ),
+        (None, Some((_, span))) => {
+            errors.at(span, "`queue_timeout` has no effect without `queue`: add `queue = N` or remove it");
+        }
+        _ => {}
+    }
+    if let (Some((_, span)), None) = (c.settings.get("slow_call_rate"), c.settings.get("slow_call")) {
+        errors.at(*span, "`slow_call_rate` needs `slow_call`: the duration above which a call is slow");
+    }
+    if let Some((_, span)) = nanos(c, "fallback_timeout") {
+        if c.fallbacks.is_empty() {
+            errors.at(span, "`fallback_timeout` has no effect without `fallback`");
+        }
+    }
+    if let Some((_, span)) = count(c, "fallback_depth") {
+        if c.fallbacks.is_empty() {
+            errors.at(span, "`fallback_depth` has no effect without `fallback`");
+        }
+    }
+}
+
+/// Checks the function the attribute is put on.
+pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
+    let sig = &item.sig;
+    if let Some(constness) = &sig.constness {
+        errors.at(
+            constness.span,
+            "`#[circuit_breaker]` cannot protect a `const fn`: its calls go through a breaker at run time",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(
+            abi.span(),
+            "`#[circuit_breaker]` cannot protect an `extern` function: make it a plain `async fn`",
+        );
+    }
+    if sig.asyncness.is_none() {
+        errors.at(
+            sig.fn_token.span,
+            "`#[circuit_breaker]` needs an `async fn`: the breaker wraps the future the function returns",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.at(variadic.span(), "`#[circuit_breaker]` cannot protect a variadic function");
+    }
+    if let ReturnType::Default = sig.output {
+        errors.at(
+            sig.paren_token.span.close(),
+            "`#[circuit_breaker]` needs a function returning `Result<T, E>` (where `E: From<breaker_runtime::Error>`): add a return type",
+        );
+    }
+    for fallback in &checked.fallbacks {
+        if fallback.segments.len() == 1 && fallback.segments[0].ident == sig.ident {
+            errors.at(
+                fallback.span(),
+                "a function cannot be its own fallback: the chain would call it again and again",
+            );
+        }
+    }
+    if !checked.fallbacks.is_empty() {
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(receiver)
+                    if receiver.mutability.is_some() && receiver.reference.is_some() =>
+                {
+                    errors.at(
+                        receiver.span(),
+                        "a fallback cannot be given `&mut self`: the protected body holds it during the attempt; take `&self`, or call the fallback from the caller",
+                    );
+                }
+                FnArg::Typed(typed) if !matches!(&*typed.pat, Pat::Ident(_)) => {
+                    errors.at(
+                        typed.pat.span(),
+                        "with a fallback, every argument needs a name (the fallback receives them): bind this argument to a name and destructure it in the body",
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The candidate closest to `name`, if it is a likely typo.
+fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(name, c), *c))
+        .filter(|&(d, c)| d <= (c.len().max(name.len()) / 3).max(1))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            current.push((previous[j] + usize::from(ca != *cb)).min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_accepted_form() {
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("30s"), Some(30_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_duration("5m"), Some(300_000_000_000));
+        assert_eq!(parse_duration("1h"), Some(3_600_000_000_000));
+        assert_eq!(parse_duration("10 s"), Some(10_000_000_000));
+        for bad in ["10 parsecs", "s", "ten s", "1.2.3s", ".5s", "5", ""] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn typos_get_the_nearest_key() {
+        let keys: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(nearest("treshold", &keys), Some("threshold"));
+        assert_eq!(nearest("timout", &keys), Some("timeout"));
+        assert_eq!(nearest("colour", &keys), None);
+    }
+}

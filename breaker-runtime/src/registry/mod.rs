@@ -1,0 +1,255 @@
+//! Every breaker the program knows: the [`Definition`]s that `#[circuit_breaker]`
+//! submits at link time, and one [`CircuitBreaker`] per service.
+//!
+//! The table is built once, on first use of [`registry()`], from everything `inventory`
+//! collected, so the program knows all its breakers, their configuration and their
+//! source locations before the first call. A call site also registers itself on its
+//! first call, so a definition that the linker dropped cannot break a call. The
+//! registry never blocks a call after that first one: each call site keeps its breaker
+//! in a `static`.
+
+mod definition;
+mod layer;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{OnceLock, RwLock};
+
+pub use definition::{CallSite, Definition};
+pub use layer::ConfigLayer;
+
+use crate::breaker::{CircuitBreaker, Config};
+use crate::error::Error;
+
+inventory::collect!(Definition);
+
+/// The process-wide registry.
+pub fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(Registry::from_inventory)
+}
+
+/// The definitions of the program and the breakers of their services.
+pub struct Registry {
+    /// Every definition collected at link time, sorted by service, file, line.
+    definitions: Vec<&'static Definition>,
+    services: RwLock<BTreeMap<&'static str, Service>>,
+    conflicts: Vec<Conflict>,
+}
+
+struct Service {
+    breaker: CircuitBreaker,
+    /// Definitions of the service, the collected ones first, then any that
+    /// registered only on their first call.
+    definitions: Vec<&'static Definition>,
+}
+
+/// Two call sites that declare one service with different configurations.
+///
+/// The service uses the configuration of `first` (the first definition by file and
+/// line); `second` is ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conflict {
+    /// The service both declare.
+    pub service: &'static str,
+    /// The definition whose configuration the service uses.
+    pub first: &'static Definition,
+    /// The definition that declares something else.
+    pub second: &'static Definition,
+    /// The keys whose values differ.
+    pub keys: Vec<&'static str>,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "service `{}` is declared with different configurations ({}) at {} and at {}; {} is used",
+            self.service,
+            self.keys.join(", "),
+            self.first.location(),
+            self.second.location(),
+            self.first.location(),
+        )
+    }
+}
+
+/// The registry's definitions disagree (see [`Registry::ensure_consistent`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{} conflicting breaker definition(s):\n{}", .conflicts.len(), .conflicts.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConflictError {
+    /// Every conflict.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Registry {
+    fn from_inventory() -> Registry {
+        let mut definitions: Vec<&'static Definition> = inventory::iter::<Definition>.into_iter().collect();
+        definitions.sort_by_key(|d| (d.service, d.file, d.line, d.column));
+        definitions.dedup_by_key(|d| (d.file, d.line, d.column));
+        let mut services: BTreeMap<&'static str, Service> = BTreeMap::new();
+        let mut conflicts = Vec::new();
+        for &definition in &definitions {
+            match services.get_mut(definition.service) {
+                Some(service) => {
+                    let first = service.definitions[0];
+                    let keys = first.config.differences(&definition.config);
+                    if !keys.is_empty() {
+                        conflicts.push(Conflict {
+                            service: definition.service,
+                            first,
+                            second: definition,
+                            keys,
+                        });
+                    }
+                    service.definitions.push(definition);
+                }
+                None => {
+                    services.insert(definition.service, Service::new(definition));
+                }
+            }
+        }
+        for conflict in &conflicts {
+            tracing::warn!(service = conflict.service, "{conflict}");
+        }
+        Registry { definitions, services: RwLock::new(services), conflicts }
+    }
+
+    /// Every definition collected at link time, sorted by service, file and line.
+    pub fn definitions(&self) -> &[&'static Definition] {
+        &self.definitions
+    }
+
+    /// The definitions of `service`.
+    pub fn definitions_of(&self, service: &str) -> Vec<&'static Definition> {
+        self.read().get(service).map(|s| s.definitions.clone()).unwrap_or_default()
+    }
+
+    /// Every service, sorted.
+    pub fn services(&self) -> Vec<&'static str> {
+        self.read().keys().copied().collect()
+    }
+
+    /// The breaker of `service`, if the service is known.
+    pub fn breaker(&self, service: &str) -> Option<CircuitBreaker> {
+        self.read().get(service).map(|s| s.breaker.clone())
+    }
+
+    /// The breaker of `service`, or an error naming the nearest known service.
+    pub fn get(&self, service: &str) -> Result<CircuitBreaker, Error> {
+        self.breaker(service).ok_or_else(|| {
+            let services = self.services();
+            let suggestion = nearest(service, services.iter().copied()).map(Into::into);
+            Error::UnknownService { service: service.into(), suggestion }
+        })
+    }
+
+    /// Call sites that declare one service with different configurations.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+
+    /// Strict mode: an error listing every conflict, with both source locations.
+    /// Without it, conflicts are only logged (a warning each, when the registry is
+    /// built) and the first definition of each service wins.
+    pub fn ensure_consistent(&self) -> Result<(), ConflictError> {
+        if self.conflicts.is_empty() {
+            Ok(())
+        } else {
+            Err(ConflictError { conflicts: self.conflicts.clone() })
+        }
+    }
+
+    /// The breaker a call site uses: its service's, created (and the definition
+    /// recorded) if the link-time table missed it.
+    pub(crate) fn breaker_for(&self, definition: &'static Definition) -> CircuitBreaker {
+        if let Some(service) = self.read().get(definition.service) {
+            if service.definitions.iter().any(|d| d.same_site(definition)) {
+                return service.breaker.clone();
+            }
+        }
+        let mut services = match self.services.write() {
+            Ok(services) => services,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(service) = services.get_mut(definition.service) {
+            if !service.definitions.iter().any(|d| d.same_site(definition)) {
+                service.definitions.push(definition);
+            }
+            return service.breaker.clone();
+        }
+        let service = Service::new(definition);
+        let breaker = service.breaker.clone();
+        services.insert(definition.service, service);
+        breaker
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Service>> {
+        match self.services.read() {
+            Ok(services) => services,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
+impl Service {
+    /// The service of `definition`. The attribute checks its configuration at compile
+    /// time, so only a definition built by hand can be invalid: it is logged, and the
+    /// service gets the defaults (the breaker fails safe, it never stops a call).
+    fn new(definition: &'static Definition) -> Service {
+        let config = definition.config.apply(Config::default());
+        let breaker = CircuitBreaker::new(definition.service, config).unwrap_or_else(|error| {
+            tracing::error!(service = definition.service, at = %definition.location(), %error, "invalid breaker definition; the service gets the default configuration");
+            CircuitBreaker::fail_safe(definition.service)
+        });
+        Service { breaker, definitions: vec![definition] }
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("services", &self.services())
+            .field("definitions", &self.definitions.len())
+            .field("conflicts", &self.conflicts.len())
+            .finish()
+    }
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to be a
+/// likely typo.
+pub(crate) fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (levenshtein(name, candidate), candidate))
+        .filter(|&(distance, candidate)| distance <= (candidate.len().max(name.len()) / 3).max(1))
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, candidate)| candidate)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_name_suggests_typos_only() {
+        let names = ["payments", "inventory", "users"];
+        assert_eq!(nearest("paymnets", names), Some("payments"));
+        assert_eq!(nearest("user", names), Some("users"));
+        assert_eq!(nearest("billing", names), None);
+    }
+}
