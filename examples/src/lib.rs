@@ -1,1 +1,2 @@
-//! Runnable programs for `breaker`; see `src/bin/`.
+//! Runnable programs for `breaker`: the demo (`cargo run` from the repository root)
+//! and the examples in `examples/` (`cargo run --example <name>`).
