@@ -44,6 +44,37 @@ pub struct ConfigLayer {
     pub fallback_depth: Option<u32>,
     /// See [`Config::fallback_timeout`].
     pub fallback_timeout: Option<Duration>,
+    /// Settings this layer turns off (`timeout = "off"` in a file), which also
+    /// overrides a value the same layer sets.
+    pub off: Off,
+}
+
+/// A set of settings a layer turns off: those that have an "off" (`threshold`,
+/// `failure_rate`, `timeout`, `max_concurrent`, `slow_call`, `fallback_timeout`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Off(u8);
+
+impl Off {
+    /// Nothing off.
+    pub const NONE: Off = Off(0);
+
+    /// The keys that can be turned off.
+    pub const KEYS: [&'static str; 6] =
+        ["threshold", "failure_rate", "timeout", "max_concurrent", "slow_call", "fallback_timeout"];
+
+    fn bit(key: &str) -> Option<u8> {
+        Off::KEYS.iter().position(|k| *k == key).map(|i| 1 << i)
+    }
+
+    /// The set with `key` turned off, or `None` if `key` has no "off".
+    pub fn with(self, key: &str) -> Option<Off> {
+        Off::bit(key).map(|bit| Off(self.0 | bit))
+    }
+
+    /// Whether `key` is turned off.
+    pub fn contains(self, key: &str) -> bool {
+        Off::bit(key).is_some_and(|bit| self.0 & bit != 0)
+    }
 }
 
 impl ConfigLayer {
@@ -65,6 +96,7 @@ impl ConfigLayer {
         slow_call_rate: None,
         fallback_depth: None,
         fallback_timeout: None,
+        off: Off::NONE,
     };
 
     /// `base` with this layer's keys set.
@@ -102,6 +134,26 @@ impl ConfigLayer {
         if self.fallback_timeout.is_some() {
             c.fallback_timeout = self.fallback_timeout;
         }
+        let off = self.off;
+        if off.contains("threshold") {
+            c.threshold = None;
+        }
+        if off.contains("failure_rate") {
+            c.failure_rate = None;
+        }
+        if off.contains("timeout") {
+            c.timeout = None;
+        }
+        if off.contains("max_concurrent") {
+            c.max_concurrent = None;
+            c.queue = 0;
+        }
+        if off.contains("slow_call") {
+            c.slow_call = None;
+        }
+        if off.contains("fallback_timeout") {
+            c.fallback_timeout = None;
+        }
         c
     }
 
@@ -118,28 +170,60 @@ impl ConfigLayer {
     }
 
     fn entries(&self) -> [(&'static str, Option<String>); 16] {
-        let n = |v: Option<u32>| v.map(|v| v.to_string());
-        let f = |v: Option<f64>| v.map(|v| v.to_string());
-        let d = |v: Option<Duration>| v.map(format_duration);
+        let off = self.off;
+        let n = |k: &str, v: Option<u32>| {
+            if off.contains(k) { Some("off".into()) } else { v.map(|v| v.to_string()) }
+        };
+        let f = |k: &str, v: Option<f64>| {
+            if off.contains(k) { Some("off".into()) } else { v.map(|v| v.to_string()) }
+        };
+        let d = |k: &str, v: Option<Duration>| {
+            if off.contains(k) { Some("off".into()) } else { v.map(format_duration) }
+        };
         [
-            ("threshold", n(self.threshold)),
-            ("failure_rate", f(self.failure_rate)),
-            ("window", d(self.window)),
-            ("buckets", n(self.buckets)),
-            ("min_calls", n(self.min_calls)),
-            ("recovery_timeout", d(self.recovery_timeout)),
-            ("half_open_max_calls", n(self.half_open_max_calls)),
-            ("success_threshold", n(self.success_threshold)),
-            ("timeout", d(self.timeout)),
-            ("max_concurrent", n(self.max_concurrent)),
-            ("queue", n(self.queue)),
-            ("queue_timeout", d(self.queue_timeout)),
-            ("slow_call", d(self.slow_call)),
-            ("slow_call_rate", f(self.slow_call_rate)),
-            ("fallback_depth", n(self.fallback_depth)),
-            ("fallback_timeout", d(self.fallback_timeout)),
+            ("threshold", n("threshold", self.threshold)),
+            ("failure_rate", f("failure_rate", self.failure_rate)),
+            ("window", d("window", self.window)),
+            ("buckets", n("buckets", self.buckets)),
+            ("min_calls", n("min_calls", self.min_calls)),
+            ("recovery_timeout", d("recovery_timeout", self.recovery_timeout)),
+            ("half_open_max_calls", n("half_open_max_calls", self.half_open_max_calls)),
+            ("success_threshold", n("success_threshold", self.success_threshold)),
+            ("timeout", d("timeout", self.timeout)),
+            ("max_concurrent", n("max_concurrent", self.max_concurrent)),
+            ("queue", n("queue", self.queue)),
+            ("queue_timeout", d("queue_timeout", self.queue_timeout)),
+            ("slow_call", d("slow_call", self.slow_call)),
+            ("slow_call_rate", f("slow_call_rate", self.slow_call_rate)),
+            ("fallback_depth", n("fallback_depth", self.fallback_depth)),
+            ("fallback_timeout", d("fallback_timeout", self.fallback_timeout)),
         ]
     }
+}
+
+/// Every key of `config` with its value as the attribute writes it (`"off"` for a
+/// setting turned off).
+pub(crate) fn config_values(c: &Config) -> [(&'static str, String); 16] {
+    let d = |v: Duration| format_duration(v);
+    let opt_d = |v: Option<Duration>| v.map_or_else(|| "off".to_string(), format_duration);
+    [
+        ("threshold", c.threshold.map_or_else(|| "off".into(), |n| n.to_string())),
+        ("failure_rate", c.failure_rate.map_or_else(|| "off".into(), |r| r.to_string())),
+        ("window", d(c.window)),
+        ("buckets", c.buckets.to_string()),
+        ("min_calls", c.min_calls.to_string()),
+        ("recovery_timeout", d(c.recovery_timeout)),
+        ("half_open_max_calls", c.half_open_max_calls.to_string()),
+        ("success_threshold", c.success_threshold.to_string()),
+        ("timeout", opt_d(c.timeout)),
+        ("max_concurrent", c.max_concurrent.map_or_else(|| "off".into(), |n| n.to_string())),
+        ("queue", c.queue.to_string()),
+        ("queue_timeout", d(c.queue_timeout)),
+        ("slow_call", opt_d(c.slow_call)),
+        ("slow_call_rate", c.slow_call_rate.to_string()),
+        ("fallback_depth", c.fallback_depth.to_string()),
+        ("fallback_timeout", opt_d(c.fallback_timeout)),
+    ]
 }
 
 /// A duration as the attribute and the configuration file write it (`250ms`, `30s`).

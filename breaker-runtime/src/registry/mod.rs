@@ -8,25 +8,49 @@
 //! registry never blocks a call after that first one: each call site keeps its breaker
 //! in a `static`.
 
+mod control;
 mod definition;
+mod effective;
+#[cfg(feature = "config-file")]
+mod file;
 mod layer;
+#[cfg(feature = "watch")]
+mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{OnceLock, RwLock};
+use std::sync::{Mutex, Once, OnceLock, RwLock};
 
-pub use definition::{CallSite, Definition};
-pub use layer::ConfigLayer;
+use tokio::sync::broadcast;
 
-use crate::breaker::{CircuitBreaker, Config};
+pub use control::{Control, RegistryEvent};
+pub use definition::{CallSite, Definition, Location};
+pub use effective::{ConfigReport, ServiceConfig, Source};
+#[cfg(feature = "config-file")]
+pub use file::{ConfigFileError, FileProblem, Origin};
+pub use layer::{ConfigLayer, Off};
+#[cfg(feature = "watch")]
+pub use watch::ConfigWatcher;
+
+use crate::breaker::CircuitBreaker;
 use crate::error::Error;
+use crate::sync::lock;
+use effective::Layers;
 
 inventory::collect!(Definition);
 
 /// The process-wide registry.
+///
+/// On first use it is built from every definition collected at link time; if the
+/// `BREAKER_CONFIG` environment variable names a configuration file, that file is
+/// loaded then (a bad file is logged and ignored: the attributes' configuration
+/// stays).
 pub fn registry() -> &'static Registry {
     static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::from_inventory)
+    static ENVIRONMENT: Once = Once::new();
+    let registry = REGISTRY.get_or_init(Registry::from_inventory);
+    ENVIRONMENT.call_once(|| registry.load_from_environment());
+    registry
 }
 
 /// The definitions of the program and the breakers of their services.
@@ -35,6 +59,9 @@ pub struct Registry {
     definitions: Vec<&'static Definition>,
     services: RwLock<BTreeMap<&'static str, Service>>,
     conflicts: Vec<Conflict>,
+    /// The layers above the attributes; also serialises reconfiguration.
+    layers: Mutex<Layers>,
+    events: broadcast::Sender<RegistryEvent>,
 }
 
 struct Service {
@@ -105,14 +132,20 @@ impl Registry {
                     service.definitions.push(definition);
                 }
                 None => {
-                    services.insert(definition.service, Service::new(definition));
+                    services.insert(definition.service, Service::new(definition, &Layers::default()));
                 }
             }
         }
         for conflict in &conflicts {
             tracing::warn!(service = conflict.service, "{conflict}");
         }
-        Registry { definitions, services: RwLock::new(services), conflicts }
+        Registry {
+            definitions,
+            services: RwLock::new(services),
+            conflicts,
+            layers: Mutex::new(Layers::default()),
+            events: broadcast::Sender::new(256),
+        }
     }
 
     /// Every definition collected at link time, sorted by service, file and line.
@@ -178,7 +211,7 @@ impl Registry {
             }
             return service.breaker.clone();
         }
-        let service = Service::new(definition);
+        let service = Service::new(definition, &lock(&self.layers));
         let breaker = service.breaker.clone();
         services.insert(definition.service, service);
         breaker
@@ -193,11 +226,12 @@ impl Registry {
 }
 
 impl Service {
-    /// The service of `definition`. The attribute checks its configuration at compile
-    /// time, so only a definition built by hand can be invalid: it is logged, and the
+    /// The service of `definition`, configured by its attribute and `layers`. The
+    /// attribute checks its configuration at compile time and files are checked when
+    /// loaded, so only a definition built by hand can be invalid: it is logged, and the
     /// service gets the defaults (the breaker fails safe, it never stops a call).
-    fn new(definition: &'static Definition) -> Service {
-        let config = definition.config.apply(Config::default());
+    fn new(definition: &'static Definition, layers: &Layers) -> Service {
+        let config = layers.resolve(definition.service, Some(definition)).config;
         let breaker = CircuitBreaker::new(definition.service, config).unwrap_or_else(|error| {
             tracing::error!(service = definition.service, at = %definition.location(), %error, "invalid breaker definition; the service gets the default configuration");
             CircuitBreaker::fail_safe(definition.service)

@@ -1,0 +1,348 @@
+//! Operating the registry at run time: loading and reloading the configuration file,
+//! runtime overrides, and controlling breakers by service name.
+//!
+//! A new configuration is checked whole before any breaker changes: a file with any
+//! problem is rejected, the previous configuration stays, and an event and a log line
+//! say why. Applying it keeps every breaker's state and counters.
+
+use std::fmt;
+#[cfg(feature = "config-file")]
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use super::Registry;
+#[cfg(feature = "config-file")]
+use super::effective::Source;
+use super::effective::{ConfigReport, Layers, ServiceConfig};
+#[cfg(feature = "config-file")]
+use super::file::{self, ConfigFileError, FileProblem};
+use super::layer::ConfigLayer;
+use crate::breaker::{CircuitBreaker, State};
+use crate::error::{ConfigError, Error};
+use crate::sync::lock;
+
+/// An operator's action on a breaker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Control {
+    /// Reject every call until reset.
+    ForceOpen,
+    /// Let every call through and record nothing until reset.
+    Disable,
+    /// Count every call but never change state until reset.
+    MetricsOnly,
+    /// Close afresh.
+    Reset,
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Control::ForceOpen => "force open",
+            Control::Disable => "disable",
+            Control::MetricsOnly => "metrics only",
+            Control::Reset => "reset",
+        })
+    }
+}
+
+/// Something that happened to the registry's configuration or was done to a breaker
+/// by name. (Each breaker's own transitions are on its [`subscribe`] stream.)
+///
+/// [`subscribe`]: crate::CircuitBreaker::subscribe
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RegistryEvent {
+    /// A configuration was applied; `changed` lists the services whose configuration
+    /// changed.
+    ConfigApplied {
+        /// The file, if the configuration came from one.
+        #[cfg(feature = "config-file")]
+        file: Option<PathBuf>,
+        /// Services whose configuration changed.
+        changed: Vec<&'static str>,
+    },
+    /// A configuration file was rejected whole; the previous configuration stays.
+    #[cfg(feature = "config-file")]
+    ConfigRejected {
+        /// Why.
+        error: ConfigFileError,
+    },
+    /// An operator acted on a breaker.
+    Controlled {
+        /// The service.
+        service: &'static str,
+        /// What was done.
+        control: Control,
+        /// Why, as the operator said.
+        reason: Arc<str>,
+    },
+}
+
+impl Registry {
+    /// Subscribes to the registry's events: configurations applied and rejected,
+    /// controls by name.
+    pub fn subscribe(&self) -> broadcast::Receiver<RegistryEvent> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, event: RegistryEvent) {
+        // An error only means nobody listens.
+        let _ = self.events.send(event);
+    }
+
+    /// The effective configuration of every service, with the layer each value came
+    /// from.
+    pub fn config_report(&self) -> ConfigReport {
+        let layers = lock(&self.layers);
+        let services = self.read();
+        ConfigReport {
+            services: services
+                .iter()
+                .map(|(name, service)| layers.resolve(name, service.definitions.first().copied()))
+                .collect(),
+        }
+    }
+
+    /// The effective configuration of `service`.
+    pub fn config_of(&self, service: &str) -> Result<ServiceConfig, Error> {
+        let breaker = self.get(service)?;
+        let layers = lock(&self.layers);
+        let definition = self.read().get(breaker.service()).and_then(|s| s.definitions.first().copied());
+        Ok(layers.resolve(breaker.service(), definition))
+    }
+
+    /// Sets the runtime override of `service`: the highest layer, above the file. The
+    /// whole resulting configuration is checked first; an invalid one changes nothing.
+    pub fn set_override(&self, service: &str, layer: ConfigLayer) -> Result<(), Error> {
+        let breaker = self.get(service)?;
+        let mut layers = lock(&self.layers);
+        let previous = layers.overrides.insert(breaker.service().to_string(), layer);
+        let resolved = self.resolve_all(&layers);
+        if let Some(problem) = resolved.iter().find_map(|(_, r)| r.as_ref().err()) {
+            let problem = problem.clone();
+            match previous {
+                Some(previous) => layers.overrides.insert(breaker.service().to_string(), previous),
+                None => layers.overrides.remove(breaker.service()),
+            };
+            return Err(problem.into());
+        }
+        let changed = self.apply(resolved);
+        drop(layers);
+        self.announce_applied(None, changed);
+        Ok(())
+    }
+
+    /// Removes the runtime override of `service`.
+    pub fn clear_override(&self, service: &str) -> Result<(), Error> {
+        let breaker = self.get(service)?;
+        let mut layers = lock(&self.layers);
+        if layers.overrides.remove(breaker.service()).is_none() {
+            return Ok(());
+        }
+        let changed = self.apply(self.resolve_all(&layers));
+        drop(layers);
+        self.announce_applied(None, changed);
+        Ok(())
+    }
+
+    /// Acts on the breaker of `service`: an event on the breaker's stream (the
+    /// transition, with its reason) and on the registry's (with `reason`), and a log line.
+    pub fn control(&self, service: &str, control: Control, reason: &str) -> Result<(), Error> {
+        let breaker = self.get(service)?;
+        match control {
+            Control::ForceOpen => breaker.force_open(),
+            Control::Disable => breaker.disable(),
+            Control::MetricsOnly => breaker.metrics_only(),
+            Control::Reset => breaker.reset(),
+        }
+        tracing::warn!(service = breaker.service(), %control, reason, "breaker controlled by an operator");
+        self.emit(RegistryEvent::Controlled { service: breaker.service(), control, reason: reason.into() });
+        Ok(())
+    }
+
+    /// Forces the circuit of `service` open (see [`control`](Registry::control)).
+    pub fn force_open(&self, service: &str, reason: &str) -> Result<(), Error> {
+        self.control(service, Control::ForceOpen, reason)
+    }
+
+    /// Disables the breaker of `service` (see [`control`](Registry::control)).
+    pub fn disable(&self, service: &str, reason: &str) -> Result<(), Error> {
+        self.control(service, Control::Disable, reason)
+    }
+
+    /// Puts the breaker of `service` in metrics-only mode (see
+    /// [`control`](Registry::control)).
+    pub fn metrics_only(&self, service: &str, reason: &str) -> Result<(), Error> {
+        self.control(service, Control::MetricsOnly, reason)
+    }
+
+    /// Resets the breaker of `service` (see [`control`](Registry::control)).
+    pub fn reset(&self, service: &str, reason: &str) -> Result<(), Error> {
+        self.control(service, Control::Reset, reason)
+    }
+
+    /// The state of every service's breaker.
+    pub fn states(&self) -> Vec<(&'static str, State)> {
+        self.read().iter().map(|(name, s)| (*name, s.breaker.state())).collect()
+    }
+
+    /// Every service's configuration under `layers`, or the first rule a service's
+    /// configuration breaks.
+    fn resolve_all(&self, layers: &Layers) -> Vec<(CircuitBreaker, Result<ServiceConfig, ConfigError>)> {
+        self.read()
+            .iter()
+            .map(|(name, service)| {
+                let resolved = layers.resolve(name, service.definitions.first().copied());
+                let checked = match resolved.config.validate() {
+                    Ok(()) => Ok(resolved),
+                    Err(e) => Err(e.for_service(*name)),
+                };
+                (service.breaker.clone(), checked)
+            })
+            .collect()
+    }
+
+    /// Reconfigures every breaker whose configuration changed; their names.
+    fn apply(
+        &self,
+        resolved: Vec<(CircuitBreaker, Result<ServiceConfig, ConfigError>)>,
+    ) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        for (breaker, resolved) in resolved {
+            let Ok(resolved) = resolved else { continue };
+            if breaker.config() != resolved.config && breaker.reconfigure(resolved.config).is_ok() {
+                changed.push(breaker.service());
+            }
+        }
+        changed
+    }
+
+    #[cfg_attr(not(feature = "config-file"), allow(unused_variables))]
+    fn announce_applied(&self, file: Option<&std::path::Path>, changed: Vec<&'static str>) {
+        tracing::info!(changed = ?changed, "configuration applied");
+        self.emit(RegistryEvent::ConfigApplied {
+            #[cfg(feature = "config-file")]
+            file: file.map(Into::into),
+            changed,
+        });
+    }
+
+    pub(super) fn load_from_environment(&self) {
+        #[cfg(feature = "config-file")]
+        if let Some(path) = std::env::var_os("BREAKER_CONFIG") {
+            // A bad file is already logged and announced; the attributes' configuration
+            // stays, and calls go on.
+            let _ = self.load_config(PathBuf::from(path));
+        }
+    }
+}
+
+#[cfg(feature = "config-file")]
+impl Registry {
+    /// Loads the configuration file at `path` and applies it: layered over the
+    /// attributes, checked whole (syntax, keys, types, ranges, services, and every
+    /// service's resulting configuration), then applied to every breaker, keeping
+    /// their state. On any problem nothing changes: the error lists every problem with
+    /// its file, line and key, and a [`RegistryEvent::ConfigRejected`] and a log line
+    /// say why.
+    ///
+    /// The path is remembered for [`reload`](Registry::reload).
+    pub fn load_config(&self, path: impl AsRef<Path>) -> Result<ConfigReport, ConfigFileError> {
+        let path = path.as_ref();
+        let outcome = self.try_load(path);
+        if let Err(error) = &outcome {
+            tracing::error!(file = %path.display(), "{error}");
+            self.emit(RegistryEvent::ConfigRejected { error: error.clone() });
+        }
+        outcome
+    }
+
+    /// Reads the last loaded file again (see [`load_config`](Registry::load_config)).
+    pub fn reload(&self) -> Result<ConfigReport, ConfigFileError> {
+        let path = lock(&self.layers).file.as_ref().map(|f| f.path.clone());
+        match path {
+            Some(path) => self.load_config(path),
+            None => Err(ConfigFileError {
+                problems: vec![FileProblem {
+                    file: PathBuf::new(),
+                    line: 0,
+                    key: None,
+                    message: "no configuration file was loaded: call `load_config` first".into(),
+                }],
+            }),
+        }
+    }
+
+    fn try_load(&self, path: &Path) -> Result<ConfigReport, ConfigFileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigFileError::one(path, 0, None, format!("cannot be read: {e}")))?;
+        let services = self.services();
+        let parsed = file::parse(path, &text, &services)?;
+        let mut layers = lock(&self.layers);
+        let previous = layers.file.replace(parsed);
+        let resolved = self.resolve_all(&layers);
+        let problems: Vec<FileProblem> = resolved
+            .iter()
+            .filter_map(|(breaker, r)| r.as_ref().err().map(|e| (breaker, e)))
+            .map(|(breaker, e)| self.locate(&layers, breaker.service(), e, path))
+            .collect();
+        if !problems.is_empty() {
+            layers.file = previous;
+            return Err(ConfigFileError { problems });
+        }
+        let changed = self.apply(resolved);
+        let report = ConfigReport {
+            services: self
+                .read()
+                .iter()
+                .map(|(name, service)| layers.resolve(name, service.definitions.first().copied()))
+                .collect(),
+        };
+        drop(layers);
+        self.announce_applied(Some(path), changed);
+        Ok(report)
+    }
+
+    /// A problem of a service's layered configuration, at the line of the file that
+    /// set the offending key (or the file itself, if the file did not set it).
+    fn locate(
+        &self,
+        layers: &Layers,
+        service: &'static str,
+        error: &ConfigError,
+        path: &Path,
+    ) -> FileProblem {
+        let definition = self.read().get(service).and_then(|s| s.definitions.first().copied());
+        let resolved = layers.resolve(service, definition);
+        let source =
+            resolved.values.iter().find(|(key, _, _)| *key == error.field).map(|(_, _, s)| s.clone());
+        let (file, line) = match source {
+            Some(Source::File { origin, .. }) => (origin.file, origin.line),
+            _ => (path.to_path_buf(), 0),
+        };
+        let hint = match source_kind(&resolved, error.field) {
+            Some(source) => format!(" (value from {source})"),
+            None => String::new(),
+        };
+        FileProblem {
+            file,
+            line,
+            key: Some(error.field.to_string()),
+            message: format!(
+                "service `{service}`: `{}` = {}: {}{hint}",
+                error.field, error.value, error.rule
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "config-file")]
+fn source_kind(resolved: &ServiceConfig, key: &str) -> Option<String> {
+    resolved.values.iter().find(|(k, _, _)| *k == key).and_then(|(_, _, s)| match s {
+        Source::File { .. } => None,
+        other => Some(other.to_string()),
+    })
+}

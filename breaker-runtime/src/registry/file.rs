@@ -1,0 +1,524 @@
+//! The configuration file: TOML sections that layer over the attributes.
+//!
+//! ```toml
+//! [defaults]                 # every service
+//! timeout = "2s"
+//!
+//! [profiles.database]        # services that select it
+//! timeout = "10s"
+//! recovery_timeout = "1m"
+//!
+//! [services.payments]        # one service
+//! profile = "database"
+//! threshold = 2
+//! ```
+//!
+//! Every key of the attribute that configures the breaker can be set, with the same
+//! value syntax (durations are strings: `"250ms"`, `"30s"`, `"5m"`); `"off"` turns off
+//! `threshold`, `failure_rate`, `timeout`, `max_concurrent`, `slow_call` and
+//! `fallback_timeout`. Parsing keeps the line of every key so each problem names the
+//! file, the line, the key, and the nearest valid name. This module only reads files:
+//! the registry decides what to do with them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml_edit::Value;
+
+use super::layer::{ConfigLayer, Off};
+use super::nearest;
+use crate::breaker::defaults;
+
+/// Where a value was written: file and line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file.
+    pub file: PathBuf,
+    /// The line (from 1).
+    pub line: usize,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+/// A section of the file: the keys it sets, and where each is written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Section {
+    pub(crate) layer: ConfigLayer,
+    pub(crate) lines: BTreeMap<&'static str, usize>,
+}
+
+/// A `[services.NAME]` section.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ServiceSection {
+    pub(crate) profile: Option<String>,
+    pub(crate) section: Section,
+}
+
+/// A parsed configuration file.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ConfigFile {
+    pub(crate) path: PathBuf,
+    pub(crate) defaults: Section,
+    pub(crate) profiles: BTreeMap<String, Section>,
+    pub(crate) services: BTreeMap<String, ServiceSection>,
+}
+
+/// One problem of a configuration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The file.
+    pub file: PathBuf,
+    /// The line (from 1), 0 if the problem is not at one place.
+    pub line: usize,
+    /// The key, if the problem is about one.
+    pub key: Option<String>,
+    /// What is wrong, and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// A configuration file that was rejected, whole: every problem found.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("configuration file rejected ({} problem(s)); the previous configuration stays:\n{}", .problems.len(), .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigFileError {
+    /// Every problem, in file order.
+    pub problems: Vec<FileProblem>,
+}
+
+impl ConfigFileError {
+    pub(crate) fn one(
+        file: &Path,
+        line: usize,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ConfigFileError {
+        ConfigFileError {
+            problems: vec![FileProblem {
+                file: file.to_path_buf(),
+                line,
+                key: key.map(Into::into),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// What a key of a section takes.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A whole number in `min..=max`.
+    Count(u64, u64),
+    /// A number in `(0, 1]`.
+    Rate,
+    /// A duration string.
+    Duration,
+}
+
+/// The keys of a section, as the attribute names them.
+const KEYS: [(&str, Kind); 16] = [
+    ("threshold", Kind::Count(1, u32::MAX as u64)),
+    ("failure_rate", Kind::Rate),
+    ("window", Kind::Duration),
+    ("buckets", Kind::Count(1, defaults::MAX_BUCKETS as u64)),
+    ("min_calls", Kind::Count(1, u32::MAX as u64)),
+    ("recovery_timeout", Kind::Duration),
+    ("half_open_max_calls", Kind::Count(1, defaults::MAX_PROBES as u64)),
+    ("success_threshold", Kind::Count(1, defaults::MAX_PROBES as u64)),
+    ("timeout", Kind::Duration),
+    ("max_concurrent", Kind::Count(1, u32::MAX as u64)),
+    ("queue", Kind::Count(0, u32::MAX as u64)),
+    ("queue_timeout", Kind::Duration),
+    ("slow_call", Kind::Duration),
+    ("slow_call_rate", Kind::Rate),
+    ("fallback_depth", Kind::Count(1, 64)),
+    ("fallback_timeout", Kind::Duration),
+];
+
+const TOP: [&str; 3] = ["defaults", "profiles", "services"];
+
+struct Reader<'a> {
+    path: &'a Path,
+    text: &'a str,
+    problems: Vec<FileProblem>,
+}
+
+impl Reader<'_> {
+    fn line(&self, span: Option<std::ops::Range<usize>>) -> usize {
+        span.map_or(0, |span| self.text[..span.start.min(self.text.len())].matches('\n').count() + 1)
+    }
+
+    fn problem(&mut self, line: usize, key: Option<&str>, message: String) {
+        self.problems.push(FileProblem {
+            file: self.path.to_path_buf(),
+            line,
+            key: key.map(Into::into),
+            message,
+        });
+    }
+}
+
+/// Parses `text`, read from `path`. `services` are the known service names.
+pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<ConfigFile, ConfigFileError> {
+    let document = toml_edit::Document::parse(text).map_err(|e| {
+        let line = e.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let message = e.message().trim().to_string();
+        ConfigFileError::one(path, line, None, format!("not valid TOML: {message}"))
+    })?;
+    let mut reader = Reader { path, text, problems: Vec::new() };
+    let root = document.as_table();
+    let mut file = ConfigFile {
+        path: path.to_path_buf(),
+        defaults: Section::default(),
+        profiles: BTreeMap::new(),
+        services: BTreeMap::new(),
+    };
+    for (name, item) in root.iter() {
+        let line = reader.line(root.key(name).and_then(|k| k.span()));
+        match name {
+            "defaults" => match item.as_table_like() {
+                Some(table) => file.defaults = section(&mut reader, "[defaults]", table, false).0,
+                None => reader.problem(line, Some(name), "`defaults` must be a table: `[defaults]`".into()),
+            },
+            "profiles" | "services" => {
+                let Some(table) = item.as_table_like() else {
+                    reader.problem(line, Some(name), format!("`{name}` must hold tables: `[{name}.NAME]`"));
+                    continue;
+                };
+                for (entry, item) in table.iter() {
+                    let line = reader.line(table.key(entry).and_then(|k| k.span()).or_else(|| item.span()));
+                    let Some(inner) = item.as_table_like() else {
+                        reader.problem(
+                            line,
+                            Some(entry),
+                            format!("`{name}.{entry}` must be a table: `[{name}.{entry}]`"),
+                        );
+                        continue;
+                    };
+                    let title = format!("[{name}.{entry}]");
+                    if name == "profiles" {
+                        file.profiles.insert(entry.to_string(), section(&mut reader, &title, inner, false).0);
+                        continue;
+                    }
+                    if !services.contains(&entry) {
+                        let hint = nearest(entry, services.iter().copied()).map_or_else(
+                            || format!("known services: {}", services.join(", ")),
+                            |s| format!("did you mean `{s}`?"),
+                        );
+                        reader.problem(
+                            line,
+                            Some(entry),
+                            format!("unknown service `{entry}` in `{title}`; {hint}"),
+                        );
+                    }
+                    let (section, profile) = section(&mut reader, &title, inner, true);
+                    file.services.insert(entry.to_string(), ServiceSection { profile, section });
+                }
+            }
+            other => {
+                let hint = nearest(other, TOP).map_or_else(String::new, |k| format!("did you mean `{k}`? "));
+                reader.problem(
+                    line,
+                    Some(other),
+                    format!("unknown table `{other}`; {hint}expected one of: defaults, profiles, services"),
+                );
+            }
+        }
+    }
+    for (name, service) in &file.services {
+        if let Some(profile) = &service.profile {
+            if !file.profiles.contains_key(profile) {
+                let line = service.section.lines.get("profile").copied().unwrap_or(0);
+                let hint = nearest(profile, file.profiles.keys().map(String::as_str))
+                    .map_or_else(String::new, |p| format!("; did you mean `{p}`?"));
+                reader.problem(
+                    line,
+                    Some("profile"),
+                    format!("`[services.{name}]` selects the unknown profile `{profile}`{hint}"),
+                );
+            }
+        }
+    }
+    if reader.problems.is_empty() {
+        Ok(file)
+    } else {
+        reader.problems.sort_by_key(|p| p.line);
+        Err(ConfigFileError { problems: reader.problems })
+    }
+}
+
+fn section(
+    reader: &mut Reader<'_>,
+    title: &str,
+    table: &dyn toml_edit::TableLike,
+    service: bool,
+) -> (Section, Option<String>) {
+    let mut out = Section::default();
+    let mut profile = None;
+    for (key, item) in table.iter() {
+        let line = reader.line(table.key(key).and_then(|k| k.span()).or_else(|| item.span()));
+        if service && key == "profile" {
+            match item.as_str() {
+                Some(name) => profile = Some(name.to_string()),
+                None => reader.problem(
+                    line,
+                    Some(key),
+                    format!("`profile` in `{title}` takes a profile name, like `profile = \"database\"`"),
+                ),
+            }
+            out.lines.insert("profile", line);
+            continue;
+        }
+        let Some(&(name, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
+            let mut valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+            if service {
+                valid.push("profile");
+            }
+            let hint = nearest(key, valid.iter().copied())
+                .map_or_else(String::new, |k| format!("did you mean `{k}`? "));
+            let attribute_only = ["service", "fallback", "classify", "crate"].contains(&key);
+            let message = if attribute_only {
+                format!("`{key}` in `{title}` can only be set in the attribute: it names code, not a setting")
+            } else {
+                format!("unknown key `{key}` in `{title}`; {hint}expected one of: {}", valid.join(", "))
+            };
+            reader.problem(line, Some(key), message);
+            continue;
+        };
+        out.lines.insert(name, line);
+        let Some(value) = item.as_value() else {
+            reader.problem(line, Some(key), format!("`{key}` in `{title}` must be a value, not a table"));
+            continue;
+        };
+        if value.as_str() == Some("off") {
+            match out.layer.off.with(name) {
+                Some(off) => out.layer.off = off,
+                None => reader.problem(
+                    line,
+                    Some(key),
+                    format!("`{key}` cannot be \"off\"; only {} can", Off::KEYS.join(", ")),
+                ),
+            }
+            continue;
+        }
+        if let Err(message) = set(&mut out.layer, name, kind, value) {
+            reader.problem(line, Some(key), format!("`{key}` in `{title}` {message}"));
+        }
+    }
+    (out, profile)
+}
+
+fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<(), String> {
+    match kind {
+        Kind::Count(min, max) => {
+            let Some(n) = value.as_integer() else {
+                return Err(format!("takes a whole number, not {}", describe(value)));
+            };
+            let n = u64::try_from(n).ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
+                if max == u32::MAX as u64 {
+                    format!("must be at least {min}, not {n}")
+                } else {
+                    format!("must be between {min} and {max}, not {n}")
+                }
+            })?;
+            let n = u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))?;
+            let slot = match key {
+                "threshold" => &mut layer.threshold,
+                "buckets" => &mut layer.buckets,
+                "min_calls" => &mut layer.min_calls,
+                "half_open_max_calls" => &mut layer.half_open_max_calls,
+                "success_threshold" => &mut layer.success_threshold,
+                "max_concurrent" => &mut layer.max_concurrent,
+                "queue" => &mut layer.queue,
+                _ => &mut layer.fallback_depth,
+            };
+            *slot = Some(n);
+        }
+        Kind::Rate => {
+            let rate = match value {
+                Value::Float(f) => *f.value(),
+                Value::Integer(i) => *i.value() as f64,
+                other => {
+                    return Err(format!("takes a number between 0 and 1, like 0.5, not {}", describe(other)));
+                }
+            };
+            if !(rate > 0.0 && rate <= 1.0) {
+                return Err(format!("must be greater than 0 and at most 1 (a rate: 0.5 is 50%), not {rate}"));
+            }
+            if key == "failure_rate" {
+                layer.failure_rate = Some(rate);
+            } else {
+                layer.slow_call_rate = Some(rate);
+            }
+        }
+        Kind::Duration => {
+            let Some(text) = value.as_str() else {
+                return Err(format!(
+                    "takes a duration string like \"250ms\", \"30s\", \"5m\" or \"1h\", not {}",
+                    describe(value)
+                ));
+            };
+            let d = parse_duration(text)
+                .ok_or_else(|| format!("is not a duration: `{text}`; write a number and a unit, like \"250ms\", \"30s\", \"5m\" or \"1h\""))?;
+            if d.is_zero() && key != "queue_timeout" {
+                return Err("must be greater than 0".into());
+            }
+            let slot = match key {
+                "window" => &mut layer.window,
+                "recovery_timeout" => &mut layer.recovery_timeout,
+                "timeout" => &mut layer.timeout,
+                "queue_timeout" => &mut layer.queue_timeout,
+                "slow_call" => &mut layer.slow_call,
+                _ => &mut layer.fallback_timeout,
+            };
+            *slot = Some(d);
+        }
+    }
+    Ok(())
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("the string \"{}\"", s.value()),
+        Value::Integer(i) => format!("the integer {}", i.value()),
+        Value::Float(f) => format!("the number {}", f.value()),
+        Value::Boolean(b) => format!("the boolean {}", b.value()),
+        Value::Datetime(_) => "a date".into(),
+        Value::Array(_) => "an array".into(),
+        Value::InlineTable(_) => "a table".into(),
+    }
+}
+
+/// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"`: the attribute's syntax (the macro
+/// crate has its own copy: it cannot depend on this one; both are tested on the same
+/// forms).
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, unit) = text.split_at(split);
+    let scale: u64 = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return None;
+    }
+    let nanos = match number.split_once('.') {
+        None => number.parse::<u64>().ok()?.checked_mul(scale)?,
+        Some((whole, fraction)) => {
+            if fraction.contains('.') {
+                return None;
+            }
+            let whole = whole.parse::<u64>().ok()?.checked_mul(scale)?;
+            let digits = u32::try_from(fraction.len()).ok()?;
+            whole
+                .checked_add(fraction.parse::<u64>().ok()?.checked_mul(scale)? / 10u64.checked_pow(digits)?)?
+        }
+    };
+    Some(Duration::from_nanos(nanos))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<ConfigFile, ConfigFileError> {
+        parse(Path::new("breaker.toml"), text, &["payments", "users"])
+    }
+
+    #[test]
+    fn durations_in_every_accepted_form() {
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        for bad in ["10 parsecs", "s", "1.2.3s", ".5s", "5", ""] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn sections_layer_keys_with_their_lines() {
+        let file = parse_str(
+            "[defaults]\ntimeout = \"2s\"\n\n[profiles.db]\nrecovery_timeout = \"1m\"\n\n[services.payments]\nprofile = \"db\"\nthreshold = 2\ntimeout = \"off\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.defaults.layer.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(file.defaults.lines["timeout"], 2);
+        assert_eq!(file.profiles["db"].layer.recovery_timeout, Some(Duration::from_secs(60)));
+        let payments = &file.services["payments"];
+        assert_eq!(payments.profile.as_deref(), Some("db"));
+        assert_eq!(payments.section.layer.threshold, Some(2));
+        assert!(payments.section.layer.off.contains("timeout"));
+        assert_eq!(payments.section.lines["threshold"], 9);
+    }
+
+    #[test]
+    fn every_problem_names_the_file_the_line_and_the_key() {
+        let e = parse_str("[services.paymnts]\ntreshold = 2\n\n[defaults]\nbuckets = 0\ntimeout = 5\n")
+            .unwrap_err();
+        let shown: Vec<String> = e.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "breaker.toml:1: unknown service `paymnts` in `[services.paymnts]`; did you mean `payments`?",
+                "breaker.toml:2: unknown key `treshold` in `[services.paymnts]`; did you mean `threshold`? expected one of: threshold, failure_rate, window, buckets, min_calls, recovery_timeout, half_open_max_calls, success_threshold, timeout, max_concurrent, queue, queue_timeout, slow_call, slow_call_rate, fallback_depth, fallback_timeout, profile",
+                "breaker.toml:5: `buckets` in `[defaults]` must be between 1 and 3600, not 0",
+                "breaker.toml:6: `timeout` in `[defaults]` takes a duration string like \"250ms\", \"30s\", \"5m\" or \"1h\", not the integer 5",
+            ]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = parse_str("[defaults]\ntimeout = \"2s\nthreshold = 3\n").unwrap_err();
+        assert_eq!(e.problems.len(), 1);
+        assert_eq!(e.problems[0].line, 2, "{e}");
+        assert!(e.problems[0].message.starts_with("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn unknown_profiles_and_tables_are_named() {
+        let e = parse_str("[profiles.database]\n[services.users]\nprofile = \"datbase\"\n[default]\n")
+            .unwrap_err();
+        let messages: Vec<&str> = e.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages.contains(
+                &"`[services.users]` selects the unknown profile `datbase`; did you mean `database`?"
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.starts_with("unknown table `default`; did you mean `defaults`?")),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn code_keys_are_attribute_only_and_off_is_only_for_optional_settings() {
+        let e = parse_str("[defaults]\nfallback = \"x\"\nbuckets = \"off\"\n").unwrap_err();
+        assert_eq!(
+            e.problems[0].message,
+            "`fallback` in `[defaults]` can only be set in the attribute: it names code, not a setting"
+        );
+        assert!(e.problems[1].message.starts_with("`buckets` cannot be \"off\""), "{e}");
+    }
+}
