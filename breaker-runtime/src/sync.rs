@@ -22,6 +22,12 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
     }
 }
 
+/// [`lock`] for the `std` mutexes of the parts that are never modelled (the registry
+/// is a process-wide static, which loom objects cannot be).
+pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[cfg(loom)]
 pub(crate) use loom::sync::MutexGuard;
 #[cfg(not(loom))]

@@ -10,7 +10,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::mem::ManuallyDrop;
+use std::mem::MaybeUninit;
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -131,14 +131,15 @@ pub(crate) struct Attempt<'a, F, C, D> {
     classify: C,
     finish: D,
     stage: usize,
-    ticket: Ticket,
-    /// A place in the bulkhead, and what a waiting call keeps. Not empty only while
-    /// the call is queued or running: dropped by hand (in `Drop`) so a completed
-    /// attempt's drop is one comparison.
-    held: ManuallyDrop<Held<'a>>,
+    /// What an admitted call keeps while it waits: initialised exactly while `stage`
+    /// is `QUEUED` or `RUNNING`. Left uninitialised otherwise, so building the future
+    /// writes only what it must, and dropping a finished one is one comparison.
+    admitted: MaybeUninit<Admitted<'a>>,
 }
 
-struct Held<'a> {
+/// What a call keeps between polls.
+struct Admitted<'a> {
+    ticket: Ticket,
     seat: Option<SemaphorePermit<'a>>,
     waiting: Option<Box<Waiting<'a>>>,
 }
@@ -150,9 +151,7 @@ struct Projection<'p, 'a, F, C, D> {
     classify: &'p mut C,
     finish: &'p mut D,
     stage: &'p mut usize,
-    ticket: &'p mut Ticket,
-    seat: &'p mut Option<SemaphorePermit<'a>>,
-    waiting: &'p mut Option<Box<Waiting<'a>>>,
+    admitted: &'p mut MaybeUninit<Admitted<'a>>,
 }
 
 impl<'a, F, C, D> Attempt<'a, F, C, D> {
@@ -162,7 +161,6 @@ impl<'a, F, C, D> Attempt<'a, F, C, D> {
         // it, and `Attempt` is `Unpin` only if `F` is (auto trait); the other fields
         // are not pinned and are handed out as plain references.
         let this = unsafe { self.get_unchecked_mut() };
-        let held: &mut Held<'a> = &mut this.held;
         Projection {
             inner: this.inner,
             // SAFETY: see above; `call` is structurally pinned.
@@ -170,9 +168,7 @@ impl<'a, F, C, D> Attempt<'a, F, C, D> {
             classify: &mut this.classify,
             finish: &mut this.finish,
             stage: &mut this.stage,
-            ticket: &mut this.ticket,
-            seat: &mut held.seat,
-            waiting: &mut held.waiting,
+            admitted: &mut this.admitted,
         }
     }
 }
@@ -191,10 +187,12 @@ impl<F, C, D> Attempt<'_, F, C, D> {
     /// probe place and its bulkhead place back.
     #[cold]
     fn cancelled(&mut self) {
-        self.inner.cancel(&self.ticket);
-        // SAFETY: `held` is taken once, here, and `self` is being dropped.
-        let held = unsafe { ManuallyDrop::take(&mut self.held) };
-        if let Some(seat) = held.seat {
+        self.stage = DONE;
+        // SAFETY: `admitted` is initialised while the stage was QUEUED or RUNNING (the
+        // caller checked), and is read once: the stage is now DONE.
+        let admitted = unsafe { self.admitted.assume_init_read() };
+        self.inner.cancel(&admitted.ticket);
+        if let Some(seat) = admitted.seat {
             self.inner.bulkhead.leave(seat);
         }
     }
@@ -203,15 +201,7 @@ impl<F, C, D> Attempt<'_, F, C, D> {
 impl<'a, F, C, D> Attempt<'a, F, C, D> {
     #[inline]
     pub(crate) fn new(inner: &'a Inner, call: F, classify: C, finish: D) -> Self {
-        Attempt {
-            inner,
-            call,
-            classify,
-            finish,
-            stage: START,
-            ticket: Ticket::NONE,
-            held: ManuallyDrop::new(Held { seat: None, waiting: None }),
-        }
+        Attempt { inner, call, classify, finish, stage: START, admitted: MaybeUninit::uninit() }
     }
 }
 
@@ -254,12 +244,10 @@ where
                         return Poll::Ready(bulkhead_full(inner, &ticket, this.finish));
                     }
                     let queue = inner.bulkhead.wait(policy.queue, policy.queue_timeout());
-                    *this.ticket = ticket;
+                    let waiting =
+                        Waiting { timeout: Timeout::new(policy.timeout_nanos), queue: Some(Box::pin(queue)) };
+                    this.admitted.write(Admitted { ticket, seat: None, waiting: Some(Box::new(waiting)) });
                     *this.stage = QUEUED;
-                    *this.waiting = Some(Box::new(Waiting {
-                        timeout: Timeout::new(policy.timeout_nanos),
-                        queue: Some(Box::pin(queue)),
-                    }));
                 }
             }
             if *this.stage == START {
@@ -278,32 +266,20 @@ where
                         return Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result));
                     }
                     Poll::Pending => {
-                        *this.ticket = ticket;
-                        *this.seat = seat;
+                        let waiting = (policy.timeout_nanos != 0).then(|| {
+                            Box::new(Waiting { timeout: Timeout::new(policy.timeout_nanos), queue: None })
+                        });
+                        this.admitted.write(Admitted { ticket, seat, waiting });
                         *this.stage = RUNNING;
                         if policy.timeout_nanos == 0 {
                             return Poll::Pending;
                         }
-                        *this.waiting = Some(Box::new(Waiting {
-                            timeout: Timeout::new(policy.timeout_nanos),
-                            queue: None,
-                        }));
                         // Fall through to start the timer.
                     }
                 }
             }
         }
-        self::poll_slow(
-            this.inner,
-            this.call,
-            this.classify,
-            this.finish,
-            this.stage,
-            this.ticket,
-            this.seat,
-            this.waiting,
-            cx,
-        )
+        self::poll_slow(this.inner, this.call, this.classify, this.finish, this.stage, this.admitted, cx)
     }
 }
 
@@ -321,7 +297,6 @@ impl Drop for CancelOnUnwind<'_> {
 }
 
 /// The rest of [`Attempt::poll`]: a call that waits in the queue or for its answer.
-#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn poll_slow<'a, T, E, F, C, D>(
     inner: &'a Inner,
@@ -329,9 +304,7 @@ fn poll_slow<'a, T, E, F, C, D>(
     classify: &mut C,
     finish: &mut D,
     stage: &mut usize,
-    ticket: &mut Ticket,
-    seat: &mut Option<SemaphorePermit<'a>>,
-    waiting: &mut Option<Box<Waiting<'a>>>,
+    admitted: &mut MaybeUninit<Admitted<'a>>,
     cx: &mut Context<'_>,
 ) -> Poll<D::Output>
 where
@@ -340,32 +313,35 @@ where
     D: Finish<T, E>,
     E: From<Error>,
 {
+    assert!(*stage == QUEUED || *stage == RUNNING, "a protected call was polled after it completed");
+    // SAFETY: initialised while the stage is QUEUED or RUNNING (checked above).
+    let held = unsafe { admitted.assume_init_mut() };
     if *stage == QUEUED {
-        let queue = waiting.as_mut().and_then(|w| w.queue.as_mut());
+        let queue = held.waiting.as_mut().and_then(|w| w.queue.as_mut());
         let Some(queue) = queue else { unreachable!("a queued call holds its place in the queue") };
         let entered = match queue.as_mut().poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(entered) => entered,
         };
-        if let Some(w) = waiting.as_mut() {
+        if let Some(w) = held.waiting.as_mut() {
             w.queue = None;
         }
         match entered {
             Some(entered) => {
-                *seat = Some(entered);
+                held.seat = Some(entered);
                 *stage = RUNNING;
             }
             None => {
                 *stage = DONE;
-                *waiting = None;
-                return Poll::Ready(bulkhead_full(inner, ticket, finish));
+                // SAFETY: read once; the stage is DONE, so nothing reads it again.
+                let admitted = unsafe { admitted.assume_init_read() };
+                return Poll::Ready(bulkhead_full(inner, &admitted.ticket, finish));
             }
         }
     }
-    assert!(*stage == RUNNING, "a protected call was polled after it completed");
     let result = match call.as_mut().poll(cx) {
         Poll::Ready(result) => Some(result),
-        Poll::Pending => match waiting.as_mut() {
+        Poll::Pending => match held.waiting.as_mut() {
             None => return Poll::Pending,
             Some(w) => match w.timeout.poll_elapsed(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -373,16 +349,17 @@ where
             },
         },
     };
-    // Done: empty what the call held (the drop of a done attempt skips `held`).
     *stage = DONE;
-    if let Some(seat) = seat.take() {
+    // SAFETY: read once; the stage is DONE, so neither `poll` nor `Drop` reads it again.
+    let Admitted { ticket, seat, waiting } = unsafe { admitted.assume_init_read() };
+    if let Some(seat) = seat {
         inner.bulkhead.leave(seat);
     }
-    let limit = waiting.take().map_or(Duration::ZERO, |w| w.timeout.limit());
+    let limit = waiting.map_or(Duration::ZERO, |w| w.timeout.limit());
     Poll::Ready(match result {
-        Some(result) => answer(inner, ticket, classify, finish, result),
+        Some(result) => answer(inner, &ticket, classify, finish, result),
         None => {
-            inner.complete(ticket, Outcome::Failure, true);
+            inner.complete(&ticket, Outcome::Failure, true);
             finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout: limit }))
         }
     })

@@ -290,6 +290,8 @@ impl ClockRef {
 
     pub(crate) fn monotonic() -> ClockRef {
         let ticking = ticker::ensure_started();
+        #[cfg(loom)]
+        let _ = ticking;
         ClockRef {
             #[cfg(not(loom))]
             cell: ticking.then(ticker::coarse_cell),

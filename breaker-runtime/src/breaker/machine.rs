@@ -267,6 +267,9 @@ impl Inner {
                     }
                 }
                 Verdict::Failure => self.closed_failure(ticket.generation, now),
+                // Not judged, but if older buckets just left the window, the next
+                // success must judge the rates in its place.
+                Verdict::Ignored if rotated => self.rate_armed.store(true, Ordering::Relaxed),
                 Verdict::Ignored => {}
             },
             Kind::Probe => self.probe_done(ticket.generation, verdict, slow, now),

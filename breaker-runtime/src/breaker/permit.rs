@@ -31,12 +31,6 @@ pub(crate) struct Ticket {
     pub(crate) kind: Kind,
 }
 
-impl Ticket {
-    /// A ticket for no call (before admission).
-    pub(crate) const NONE: Ticket =
-        Ticket { generation: 0, era: 0, start: Instant::ZERO, slow_call_nanos: 0, kind: Kind::Bypass };
-}
-
 /// One admitted call, from [`CircuitBreaker::try_acquire`]. Record its outcome with
 /// [`record`](Permit::record) (or [`success`](Permit::success),
 /// [`failure`](Permit::failure), [`ignored`](Permit::ignored)).
