@@ -43,7 +43,7 @@ impl Value {
         match self {
             Value::Str(_) => "a string",
             Value::Int(_) => "an integer",
-            Value::Float(_) => "a number",
+            Value::Float(_) => "a decimal number",
             Value::Path(_) => "a path",
             Value::List(..) => "a list",
             Value::Other(_) => "an expression",
@@ -88,18 +88,28 @@ fn split_commas(args: TokenStream) -> Vec<TokenStream> {
 fn parse_entry(input: ParseStream<'_>) -> syn::Result<Entry> {
     let key = if input.peek(Ident::peek_any) {
         input.call(Ident::parse_any)?
+    } else if input.peek(LitStr) {
+        let quoted: LitStr = input.parse()?;
+        let name = quoted.value();
+        return Err(syn::Error::new(
+            quoted.span(),
+            format!("a key is a name, not a string: write `{}`", crate::validate::example(&name)),
+        ));
     } else {
         return Err(input.error("expected a key, like `service = \"payments\"`"));
     };
     if !input.peek(Token![=]) {
         return Err(syn::Error::new(
             key.span(),
-            format!("expected `=` after `{key}`: write `{key} = <value>`"),
+            format!("expected `=` after `{key}`: write `{}`", crate::validate::example(&key.to_string())),
         ));
     }
     input.parse::<Token![=]>()?;
     if input.is_empty() {
-        return Err(syn::Error::new(key.span(), format!("`{key}` has no value")));
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` has no value: write `{}`", crate::validate::example(&key.to_string())),
+        ));
     }
     let value = parse_value(input)?;
     if !input.is_empty() {

@@ -35,14 +35,8 @@ fn protect(
 ) -> syn::Result<proc_macro2::TokenStream> {
     let function: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(function) => function,
-        Err(_) => {
-            return Err(syn::Error::new_spanned(
-                first_tokens(&item),
-                "`#[circuit_breaker]` goes on an `async fn` (a free function or a method)",
-            ));
-        }
+        Err(_) => return Err(not_a_function(&item)),
     };
-    let args_span = if args.is_empty() { proc_macro2::Span::call_site() } else { span_of(&args) };
     let (entries, syntax) = args::parse(args);
     let mut errors = validate::Errors::default();
     if let Some(syntax) = syntax {
@@ -50,8 +44,9 @@ fn protect(
     }
     let checked = validate::check_args(entries, &mut errors);
     if checked.service.is_none() && !errors_mention_service(&errors) {
+        // Nothing in the arguments is wrong: the whole attribute is the place.
         errors.add(syn::Error::new(
-            args_span,
+            proc_macro2::Span::call_site(),
             "`#[circuit_breaker]` needs `service = \"name\"`: the breaker of that service protects the function",
         ));
     }
@@ -66,13 +61,75 @@ fn errors_mention_service(errors: &validate::Errors) -> bool {
     errors.mentions("`service`")
 }
 
-fn first_tokens(item: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
-    item.clone().into_iter().take(3).collect()
+/// The error for an attribute put on something other than a function, spanned at what
+/// it is (`struct Client`, `impl Client`, ...).
+fn not_a_function(item: &proc_macro2::TokenStream) -> syn::Error {
+    let what = match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Struct(_)) => "a struct",
+        Ok(syn::Item::Enum(_)) => "an enum",
+        Ok(syn::Item::Union(_)) => "a union",
+        Ok(syn::Item::Impl(_)) => "an `impl` block: put it on each method to protect",
+        Ok(syn::Item::Trait(_)) => "a trait",
+        Ok(syn::Item::Mod(_)) => "a module",
+        Ok(syn::Item::Const(_)) => "a constant",
+        Ok(syn::Item::Static(_)) => "a static",
+        Ok(syn::Item::Type(_)) => "a type alias",
+        Ok(syn::Item::Use(_)) => "a `use`",
+        Ok(syn::Item::Verbatim(_)) => "a function without a body",
+        _ => "this item",
+    };
+    syn::Error::new_spanned(
+        item_head(item),
+        format!("`#[circuit_breaker]` goes on an `async fn` (a free function or a method), not on {what}"),
+    )
 }
 
-fn span_of(tokens: &proc_macro2::TokenStream) -> proc_macro2::Span {
-    let mut iter = tokens.clone().into_iter();
-    let first = iter.next().map(|t| t.span()).unwrap_or_else(proc_macro2::Span::call_site);
-    let last = tokens.clone().into_iter().last().map(|t| t.span()).unwrap_or(first);
-    first.join(last).unwrap_or(first)
+/// The tokens that say what an item is: its keywords up to its name (`pub struct
+/// Client`), without its attributes and body.
+fn item_head(item: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    let mut head = proc_macro2::TokenStream::new();
+    let mut tokens = item.clone().into_iter();
+    while let Some(token) = tokens.next() {
+        match &token {
+            // An outer attribute: `#` and its `[...]`.
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '#' && head.is_empty() => {
+                tokens.next();
+            }
+            // `pub(crate)`: the visibility's parentheses belong to the head.
+            proc_macro2::TokenTree::Group(group)
+                if group.delimiter() == proc_macro2::Delimiter::Parenthesis
+                    && head.clone().into_iter().last().is_some_and(|last| last.to_string() == "pub") =>
+            {
+                head.extend([token]);
+            }
+            proc_macro2::TokenTree::Group(_) => break,
+            proc_macro2::TokenTree::Ident(ident) => {
+                let keyword = matches!(
+                    ident.to_string().as_str(),
+                    "pub"
+                        | "struct"
+                        | "enum"
+                        | "union"
+                        | "impl"
+                        | "trait"
+                        | "mod"
+                        | "const"
+                        | "static"
+                        | "type"
+                        | "use"
+                        | "unsafe"
+                        | "async"
+                        | "extern"
+                        | "fn"
+                        | "auto"
+                );
+                head.extend([token]);
+                if !keyword {
+                    break;
+                }
+            }
+            _ => head.extend([token]),
+        }
+    }
+    if head.is_empty() { item.clone().into_iter().take(1).collect() } else { head }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType};
+use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType, Type};
 
 use crate::args::{Entry, Value};
 
@@ -96,6 +96,20 @@ impl Errors {
         self.add(syn::Error::new(span, message));
     }
 
+    /// An error under all of the value `value`.
+    pub(crate) fn on(&mut self, value: &Value, message: impl std::fmt::Display) {
+        match value {
+            Value::Path(path) => self.under(path, message),
+            Value::Other(tokens) => self.under(tokens, message),
+            _ => self.at(value.span(), message),
+        }
+    }
+
+    /// An error under all of `tokens` (syn spans it from their first to their last).
+    pub(crate) fn under(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
     /// Whether any error so far contains `text`.
     pub(crate) fn mentions(&self, text: &str) -> bool {
         self.0.as_ref().is_some_and(|all| all.clone().into_iter().any(|e| e.to_string().contains(text)))
@@ -123,7 +137,10 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
             continue;
         };
         if let Some(&first) = seen.get(&name) {
-            errors.at(key.span(), format!("duplicate key `{name}`: each key may be given once"));
+            errors.at(
+                key.span(),
+                format!("duplicate key `{name}`: each key may be given once; remove one of them"),
+            );
             errors.at(first, format!("`{name}` is first given here"));
             continue;
         }
@@ -151,8 +168,7 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
                     errors.at(span, "`fallback = []` names no fallback: list at least one function, or remove the key");
                 }
                 Value::List(paths, _) => checked.fallbacks = paths,
-                other => errors.at(
-                    other.span(),
+                other => errors.on(&other,
                     format!(
                         "`fallback` takes a function path or a list of them, like `fallback = cached_quote` or `fallback = [cached_quote, default_quote]`, not {}",
                         other.kind()
@@ -161,8 +177,7 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
             },
             Kind::Classify => match value {
                 Value::Path(path) => checked.classify = Some(path),
-                other => errors.at(
-                    other.span(),
+                other => errors.on(&other,
                     format!("`classify` takes the path of a function `fn(&E) -> Outcome`, not {}", other.kind()),
                 ),
             },
@@ -172,12 +187,27 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
                     Ok(path) => checked.krate = Some(path),
                     Err(_) => errors.at(lit.span(), "`crate` takes the path of the runtime crate, like `crate = my_breaker`"),
                 },
-                other => errors.at(other.span(), "`crate` takes the path of the runtime crate, like `crate = my_breaker`"),
+                other => errors.on(&other, "`crate` takes the path of the runtime crate, like `crate = my_breaker`"),
             },
         }
     }
     check_combinations(&checked, errors);
     checked
+}
+
+/// `key = <a valid value>`, for messages.
+pub(crate) fn example(key: &str) -> String {
+    let value = match KEYS.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind) {
+        Some(Kind::Service) => "\"payments\"".to_owned(),
+        Some(Kind::Count { min, max }) => example_count(min, max).to_string(),
+        Some(Kind::Rate) => "0.5".to_owned(),
+        Some(Kind::Duration) => "\"10s\"".to_owned(),
+        Some(Kind::Fallback) => "cached_quote".to_owned(),
+        Some(Kind::Classify) => "my_classifier".to_owned(),
+        Some(Kind::Crate) => "my_breaker".to_owned(),
+        None => "<value>".to_owned(),
+    };
+    format!("{key} = {value}")
 }
 
 fn unknown_key(name: &str) -> String {
@@ -188,8 +218,8 @@ fn unknown_key(name: &str) -> String {
 
 fn check_service(value: Value, errors: &mut Errors) -> Option<LitStr> {
     let Value::Str(lit) = value else {
-        errors.at(
-            value.span(),
+        errors.on(
+            &value,
             format!("`service` takes a string literal, like `service = \"payments\"`, not {}", value.kind()),
         );
         return None;
@@ -213,26 +243,43 @@ fn check_service(value: Value, errors: &mut Errors) -> Option<LitStr> {
 
 fn check_count(key: &str, value: &Value, min: u64, max: u64, errors: &mut Errors) -> Option<u32> {
     let Value::Int(lit) = value else {
-        errors.at(
-            value.span(),
-            format!("`{key}` takes a whole number, like `{key} = {}`, not {}", min.max(2), value.kind()),
+        errors.on(
+            value,
+            format!(
+                "`{key}` takes a whole number, like `{key} = {}`, not {}",
+                example_count(min, max),
+                value.kind()
+            ),
         );
         return None;
     };
-    let Ok(n) = lit.base10_parse::<u64>() else {
-        errors.at(lit.span(), format!("`{key}` must be between {min} and {max}"));
-        return None;
+    let rule = if max == u64::from(u32::MAX) {
+        format!("at least {min}")
+    } else {
+        format!("between {min} and {max}")
     };
-    if n < min || n > max {
-        let rule = if max == u32::MAX as u64 {
-            format!("at least {min}")
-        } else {
-            format!("between {min} and {max}")
-        };
-        errors.at(lit.span(), format!("`{key}` must be {rule}, not {n}"));
-        return None;
-    }
+    let text = lit.to_string();
+    let n = match lit.base10_parse::<u64>() {
+        Ok(n) if n >= min && n <= max => n,
+        Ok(n) if n < min => {
+            errors.at(lit.span(), format!("`{key}` must be {rule}, not {n}"));
+            return None;
+        }
+        _ if text.starts_with('-') => {
+            errors.at(lit.span(), format!("`{key}` must be {rule}, not {text}"));
+            return None;
+        }
+        _ => {
+            errors.at(lit.span(), format!("`{key}` must be at most {max}, not {text}"));
+            return None;
+        }
+    };
     u32::try_from(n).ok()
+}
+
+/// A valid value of a count, for messages.
+fn example_count(min: u64, max: u64) -> u64 {
+    5.clamp(min, max)
 }
 
 fn check_rate(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
@@ -240,8 +287,8 @@ fn check_rate(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
         Value::Float(lit) => lit.base10_parse::<f64>().ok(),
         Value::Int(lit) => lit.base10_parse::<u32>().ok().map(f64::from),
         other => {
-            errors.at(
-                other.span(),
+            errors.on(
+                other,
                 format!("`{key}` takes a number between 0 and 1, like `{key} = 0.5`, not {}", other.kind()),
             );
             return None;
@@ -250,32 +297,36 @@ fn check_rate(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
     match rate {
         Some(r) if r > 0.0 && r <= 1.0 => Some(r),
         _ => {
-            errors.at(
-                value.span(),
-                format!("`{key}` must be greater than 0 and at most 1 (a rate: 0.5 is 50%)"),
+            let written = match value {
+                Value::Float(lit) => lit.to_string(),
+                Value::Int(lit) => lit.to_string(),
+                _ => String::new(),
+            };
+            errors.on(
+                value,
+                format!(
+                    "`{key}` must be greater than 0 and at most 1, not {written}: it is a rate (0.5 is 50%)"
+                ),
             );
             None
         }
     }
 }
 
-const DURATION_FORMS: &str = "write a number and a unit, like \"250ms\", \"30s\", \"5m\" or \"1h\"";
+const DURATION_FORMS: &str = "write a number and a unit (`ns`, `us`, `ms`, `s`, `m` or `h`), like \"250ms\", \"1.5s\", \"30s\" or \"5m\"";
 
 fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> {
     let Value::Str(lit) = value else {
-        errors.at(
-            value.span(),
-            format!("`{key}` takes a duration string: {DURATION_FORMS}, not {}", value.kind()),
-        );
+        errors.on(value, format!("`{key}` takes a duration string: {DURATION_FORMS}, not {}", value.kind()));
         return None;
     };
     match parse_duration(&lit.value()) {
         None => {
-            errors.at(lit.span(), format!("`{}` is not a duration: {DURATION_FORMS}", lit.value()));
+            errors.at(lit.span(), format!("`{key}`: {:?} is not a duration: {DURATION_FORMS}", lit.value()));
             None
         }
         Some(0) => {
-            errors.at(lit.span(), format!("`{key}` must be greater than 0"));
+            errors.at(lit.span(), format!("`{key}` must be greater than 0: give a duration like \"30s\", or remove the key for the default"));
             None
         }
         Some(nanos) => Some(nanos),
@@ -343,7 +394,7 @@ fn check_combinations(c: &Checked, errors: &mut Errors) {
             errors.at(
                 span,
                 format!(
-                    "`timeout` ({}) must not be longer than `recovery_timeout` ({}{given}): a call must end before the circuit may probe again",
+                    "`timeout` ({}) must not be longer than `recovery_timeout` ({}{given}): a call must end before the circuit may probe again; shorten `timeout` or set a longer `recovery_timeout`",
                     show(timeout),
                     show(recovery)
                 ),
@@ -360,7 +411,7 @@ fn check_combinations(c: &Checked, errors: &mut Errors) {
             errors.at(
                 span,
                 format!(
-                    "`window` ({}) must give each of the {b} buckets at least 1s (window >= {b}s)",
+                    "`window` ({}) must give each of the {b} buckets at least 1s (window >= {b}s): use a longer `window` or fewer `buckets`",
                     show(w)
                 ),
             );
@@ -386,16 +437,16 @@ fn check_combinations(c: &Checked, errors: &mut Errors) {
         _ => {}
     }
     if let (Some((_, span)), None) = (c.settings.get("slow_call_rate"), c.settings.get("slow_call")) {
-        errors.at(*span, "`slow_call_rate` needs `slow_call`: the duration above which a call is slow");
+        errors.at(*span, "`slow_call_rate` needs `slow_call`, the duration above which a call is slow: add `slow_call = \"2s\"` or remove it");
     }
     if let Some((_, span)) = nanos(c, "fallback_timeout") {
         if c.fallbacks.is_empty() {
-            errors.at(span, "`fallback_timeout` has no effect without `fallback`");
+            errors.at(span, "`fallback_timeout` has no effect without `fallback`: add `fallback = cached_quote` or remove it");
         }
     }
     if let Some((_, span)) = count(c, "fallback_depth") {
         if c.fallbacks.is_empty() {
-            errors.at(span, "`fallback_depth` has no effect without `fallback`");
+            errors.at(span, "`fallback_depth` has no effect without `fallback`: add `fallback = cached_quote` or remove it");
         }
     }
 }
@@ -406,16 +457,17 @@ pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
     if let Some(constness) = &sig.constness {
         errors.at(
             constness.span,
-            "`#[circuit_breaker]` cannot protect a `const fn`: its calls go through a breaker at run time",
+            "`#[circuit_breaker]` cannot protect a `const fn`: its calls go through a breaker at run time; make it a plain `async fn`",
         );
     }
     if let Some(abi) = &sig.abi {
-        errors.at(
-            abi.span(),
+        errors.under(
+            abi,
             "`#[circuit_breaker]` cannot protect an `extern` function: make it a plain `async fn`",
         );
     }
-    if sig.asyncness.is_none() {
+    // A `const fn` was told to become an `async fn` already.
+    if sig.asyncness.is_none() && sig.constness.is_none() {
         errors.at(
             sig.fn_token.span,
             "`#[circuit_breaker]` needs an `async fn`: the breaker wraps the future the function returns",
@@ -431,9 +483,14 @@ pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
         );
     }
     for fallback in &checked.fallbacks {
-        if fallback.segments.len() == 1 && fallback.segments[0].ident == sig.ident {
-            errors.at(
-                fallback.span(),
+        let names_itself = match fallback.segments.len() {
+            1 => fallback.segments[0].ident == sig.ident,
+            2 => fallback.segments[0].ident == "Self" && fallback.segments[1].ident == sig.ident,
+            _ => false,
+        };
+        if names_itself {
+            errors.under(
+                fallback,
                 "a function cannot be its own fallback: the chain would call it again and again",
             );
         }
@@ -444,14 +501,20 @@ pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
                 FnArg::Receiver(receiver)
                     if receiver.mutability.is_some() && receiver.reference.is_some() =>
                 {
-                    errors.at(
-                        receiver.span(),
+                    errors.under(
+                        receiver,
                         "a fallback cannot be given `&mut self`: the protected body holds it during the attempt; take `&self`, or call the fallback from the caller",
                     );
                 }
+                FnArg::Typed(typed) if matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some()) => {
+                    errors.under(
+                        &typed.ty,
+                        "a fallback cannot be given a `&mut` argument: the protected body holds it during the attempt; take `&` or an owned value, or call the fallback from the caller",
+                    );
+                }
                 FnArg::Typed(typed) if !matches!(&*typed.pat, Pat::Ident(_)) => {
-                    errors.at(
-                        typed.pat.span(),
+                    errors.under(
+                        &typed.pat,
                         "with a fallback, every argument needs a name (the fallback receives them): bind this argument to a name and destructure it in the body",
                     );
                 }

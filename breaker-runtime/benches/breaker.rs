@@ -12,7 +12,10 @@ use std::sync::{Arc, Barrier};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use breaker_runtime::{CircuitBreaker, Config, Error};
+use std::sync::OnceLock;
+
+use breaker_runtime::registry::{ConfigLayer, Off};
+use breaker_runtime::{CircuitBreaker, Config, Error, circuit_breaker, registry};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// The protected work: an async function that answers at once.
@@ -143,6 +146,34 @@ fn per_call(breaker: &CircuitBreaker, threads: usize, iters: u64) -> Duration {
     handles.into_iter().map(|h| h.join().unwrap()).max().unwrap_or_default()
 }
 
+/// The same work, protected by the attribute.
+#[circuit_breaker(service = "bench-attribute", threshold = 5)]
+async fn protected(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+/// The same work, protected by hand the way the attribute does it: a breaker kept in a
+/// `static`, the body in an `async move` block.
+fn by_hand(x: u64) -> impl Future<Output = Result<u64, Error>> {
+    static BREAKER: OnceLock<CircuitBreaker> = OnceLock::new();
+    let breaker = BREAKER.get_or_init(|| CircuitBreaker::new("bench-by-hand", minimal()).unwrap());
+    breaker.call(async move { Ok(black_box(x)) })
+}
+
+fn attribute(c: &mut Criterion) {
+    // Both with the minimal configuration: threshold only, no timeout, no bulkhead.
+    let minimal_layer = ConfigLayer {
+        off: Off::NONE.with("timeout").and_then(|o| o.with("max_concurrent")).unwrap(),
+        ..ConfigLayer::EMPTY
+    };
+    registry().set_override("bench-attribute", minimal_layer).unwrap();
+    assert_eq!(registry().breaker("bench-attribute").unwrap().config(), minimal());
+    let mut group = c.benchmark_group("attribute");
+    group.bench_function("by-hand", |b| b.iter(|| ready(by_hand(black_box(1)))));
+    group.bench_function("attribute", |b| b.iter(|| ready(protected(black_box(1)))));
+    group.finish();
+}
+
 fn contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("contended");
     let breaker = ours(minimal());
@@ -151,5 +182,5 @@ fn contended(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, closed, open, contended);
+criterion_group!(benches, closed, open, contended, attribute);
 criterion_main!(benches);

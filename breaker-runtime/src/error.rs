@@ -11,6 +11,7 @@ use std::time::Duration;
 /// [`BulkheadFull`](Error::BulkheadFull)) never count as failures of the service.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
+#[repr(u64)]
 pub enum Error {
     /// The circuit is open: the service failed recently, and calls fail fast until the
     /// recovery timeout has passed. `retry_after` is `None` when an operator forced the

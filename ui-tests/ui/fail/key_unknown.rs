@@ -1,6 +1,6 @@
 use breaker_runtime::{Error, circuit_breaker};
 
-#[circuit_breaker(service = "ui-unknown", treshold = 3)]
+#[circuit_breaker(service = "ui", treshold = 3)]
 async fn fetch(id: u64) -> Result<u64, Error> {
     Ok(id)
 }

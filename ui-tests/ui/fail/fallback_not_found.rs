@@ -1,0 +1,12 @@
+use breaker_runtime::{Error, circuit_breaker};
+
+#[circuit_breaker(service = "ui", fallback = cahced)]
+async fn fetch(id: u64) -> Result<u64, Error> {
+    Ok(id)
+}
+
+fn cached(id: u64) -> Result<u64, Error> {
+    Ok(id)
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use breaker_runtime::{Error, circuit_breaker};
+
+#[circuit_breaker(service = "ui", fallback = cached)]
+async fn fetch(id: u64) -> Result<u64, Error> {
+    Ok(id)
+}
+
+async fn cached(id: u64) -> Result<String, Error> {
+    Ok(id.to_string())
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use breaker_runtime::circuit_breaker;
+
+#[derive(Debug)]
+struct MyError;
+
+#[circuit_breaker(service = "ui")]
+async fn fetch(id: u64) -> Result<u64, MyError> {
+    Ok(id)
+}
+
+fn main() {}
