@@ -32,6 +32,7 @@ pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
     let definition = definition(&checked, &sig.ident, &private);
     let site = quote! {
         #import
+        #[allow(clippy::needless_update)]
         const __BREAKER_DEFINITION: #private::Definition = #definition;
         #private::inventory::submit! { __BREAKER_DEFINITION }
         static __BREAKER_SITE: #private::CallSite = #private::CallSite::new(&__BREAKER_DEFINITION);

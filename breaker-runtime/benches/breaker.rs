@@ -27,14 +27,30 @@ async fn fail(_: u64) -> Result<u64, Error> {
     Err(Error::UnknownService { service: "down".into(), suggestion: None })
 }
 
-/// Polls a future that must be ready on its first poll.
-#[inline]
+/// Polls a future that must be ready on its first poll. Always inlined, as the poll of
+/// an awaited future is inlined into the `async fn` awaiting it.
+#[inline(always)]
 fn ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the benchmarked future is not ready on its first poll"),
     }
+}
+
+/// Times `iters` calls in a tight loop, each call's future built, polled once and its
+/// output handed to `black_box`. Every contender is measured by this same loop, with
+/// its own handle (a clone, as a service would hold one) owned by the loop.
+macro_rules! calls {
+    ($iters:expr, $contender:expr, |$c:tt| $call:expr) => {{
+        #[allow(unused_variables)]
+        let $c = $contender;
+        let start = Instant::now();
+        for _ in 0..$iters {
+            let _ = black_box(ready($call));
+        }
+        start.elapsed()
+    }};
 }
 
 fn minimal() -> Config {
@@ -45,7 +61,7 @@ fn ours(config: Config) -> CircuitBreaker {
     CircuitBreaker::new("bench", config).unwrap()
 }
 
-fn failsafe_breaker() -> impl failsafe::futures::CircuitBreaker {
+fn failsafe_breaker() -> impl failsafe::futures::CircuitBreaker + Clone {
     use failsafe::{backoff, failure_policy};
     failsafe::Config::new()
         .failure_policy(failure_policy::consecutive_failures(5, backoff::constant(Duration::from_secs(30))))
@@ -60,18 +76,22 @@ fn recloser_breaker() -> recloser::AsyncRecloser {
 
 fn closed(c: &mut Criterion) {
     let mut group = c.benchmark_group("closed");
-    group.bench_function(BenchmarkId::new("minimal", "bare"), |b| b.iter(|| ready(work(black_box(1)))));
+    group.bench_function(BenchmarkId::new("minimal", "bare"), |b| {
+        b.iter_custom(|iters| calls!(iters, (), |_| work(black_box(1))))
+    });
     let breaker = ours(minimal());
     group.bench_function(BenchmarkId::new("minimal", "breaker"), |b| {
-        b.iter(|| ready(breaker.call(work(black_box(1)))))
+        b.iter_custom(|iters| calls!(iters, breaker.clone(), |c| c.call(work(black_box(1)))))
     });
     let fs = failsafe_breaker();
     group.bench_function(BenchmarkId::new("minimal", "failsafe"), |b| {
-        b.iter(|| ready(failsafe::futures::CircuitBreaker::call(&fs, work(black_box(1)))))
+        b.iter_custom(|iters| {
+            calls!(iters, fs.clone(), |c| failsafe::futures::CircuitBreaker::call(&c, work(black_box(1))))
+        })
     });
     let rc = recloser_breaker();
     group.bench_function(BenchmarkId::new("minimal", "recloser"), |b| {
-        b.iter(|| ready(rc.call(work(black_box(1)))))
+        b.iter_custom(|iters| calls!(iters, rc.clone(), |c| c.call(work(black_box(1)))))
     });
 
     let windowed = ours(
@@ -84,11 +104,11 @@ fn closed(c: &mut Criterion) {
             .unwrap(),
     );
     group.bench_function(BenchmarkId::new("window", "breaker"), |b| {
-        b.iter(|| ready(windowed.call(work(black_box(1)))))
+        b.iter_custom(|iters| calls!(iters, windowed.clone(), |c| c.call(work(black_box(1)))))
     });
     let defaults = ours(Config::default());
     group.bench_function(BenchmarkId::new("defaults", "breaker"), |b| {
-        b.iter(|| ready(defaults.call(work(black_box(1)))))
+        b.iter_custom(|iters| calls!(iters, defaults.clone(), |c| c.call(work(black_box(1)))))
     });
     group.finish();
 }
@@ -102,7 +122,9 @@ fn open(c: &mut Criterion) {
         let _ = ready(breaker.call(fail(0)));
     }
     assert!(matches!(ready(breaker.call(work(1))), Err(Error::CircuitOpen { .. })));
-    group.bench_function("breaker", |b| b.iter(|| ready(breaker.call(work(black_box(1))))));
+    group.bench_function("breaker", |b| {
+        b.iter_custom(|iters| calls!(iters, breaker.clone(), |c| c.call(work(black_box(1)))))
+    });
 
     let fs = failsafe_breaker();
     for _ in 0..5 {
@@ -113,7 +135,9 @@ fn open(c: &mut Criterion) {
         Err(failsafe::Error::Rejected)
     ));
     group.bench_function("failsafe", |b| {
-        b.iter(|| ready(failsafe::futures::CircuitBreaker::call(&fs, work(black_box(1)))))
+        b.iter_custom(|iters| {
+            calls!(iters, fs.clone(), |c| failsafe::futures::CircuitBreaker::call(&c, work(black_box(1))))
+        })
     });
 
     let rc = recloser_breaker();
@@ -121,7 +145,9 @@ fn open(c: &mut Criterion) {
         let _ = ready(rc.call(fail(0)));
     }
     assert!(matches!(ready(rc.call(work(1))), Err(recloser::Error::Rejected)));
-    group.bench_function("recloser", |b| b.iter(|| ready(rc.call(work(black_box(1))))));
+    group.bench_function("recloser", |b| {
+        b.iter_custom(|iters| calls!(iters, rc.clone(), |c| c.call(work(black_box(1)))))
+    });
     group.finish();
 }
 
@@ -169,8 +195,10 @@ fn attribute(c: &mut Criterion) {
     registry().set_override("bench-attribute", minimal_layer).unwrap();
     assert_eq!(registry().breaker("bench-attribute").unwrap().config(), minimal());
     let mut group = c.benchmark_group("attribute");
-    group.bench_function("by-hand", |b| b.iter(|| ready(by_hand(black_box(1)))));
-    group.bench_function("attribute", |b| b.iter(|| ready(protected(black_box(1)))));
+    group.bench_function("by-hand", |b| b.iter_custom(|iters| calls!(iters, (), |_| by_hand(black_box(1)))));
+    group.bench_function("attribute", |b| {
+        b.iter_custom(|iters| calls!(iters, (), |_| protected(black_box(1))))
+    });
     group.finish();
 }
 

@@ -226,9 +226,7 @@ where
                     if D::NEEDS_POLICY {
                         this.finish.admitted(&inner.settings.policy());
                     }
-                    return Poll::Ready(
-                        this.finish.stopped(Cause::Rejected(inner.rejection_error(rejected))),
-                    );
+                    return Poll::Ready(this.finish.stopped(Cause::Rejected(rejected)));
                 }
             };
             let policy = inner.settings.policy();

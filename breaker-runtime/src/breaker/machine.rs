@@ -98,21 +98,22 @@ impl Inner {
 
     /// Admits a call or rejects it: the generation and the kind of the admission.
     #[inline(always)]
-    pub(crate) fn admit(&self) -> Result<(u64, Kind), Rejected> {
+    pub(crate) fn admit(&self) -> Result<(u64, Kind), Error> {
         let (generation, state) = self.load();
         match state {
             State::Closed => Ok((generation, Kind::Closed)),
-            // The open rejection is the other hot path: inline up to the rejection.
+            // The open rejection is the other hot path: inline, up to the error.
             State::Open => {
                 let now = self.clock.recent();
                 let deadline = self.recovery_deadline();
                 if now.as_nanos() < deadline {
-                    let retry_after_nanos = deadline - now.as_nanos();
-                    return Err(self.reject(Rejected { kind: RejectionKind::Open, retry_after_nanos }));
+                    self.count_rejection(RejectionKind::Open);
+                    let retry_after = Some(Duration::from_nanos(deadline - now.as_nanos()));
+                    return Err(Error::CircuitOpen { service: self.service, retry_after });
                 }
-                self.admit_unless_closed(generation, state)
+                self.admit_unless_closed(generation, state).map_err(|r| self.rejection_error(r))
             }
-            _ => self.admit_unless_closed(generation, state),
+            _ => self.admit_unless_closed(generation, state).map_err(|r| self.rejection_error(r)),
         }
     }
 

@@ -210,7 +210,7 @@ impl CircuitBreaker {
                 let slow = self.inner.settings.slow_call_nanos();
                 Ok(Permit::new(&self.inner, self.inner.ticket(generation, kind, slow)))
             }
-            Err(rejected) => Err(self.inner.rejection_error(rejected)),
+            Err(rejected) => Err(rejected),
         }
     }
 
