@@ -24,7 +24,7 @@ use crate::sync::{Ordering, lock};
 use super::clock::Instant;
 use super::config::Config;
 use super::permit::{Kind, Ticket};
-use super::state::{State, pack, short, unpack};
+use super::state::{STATE_BITS, STATE_MASK, State, pack, short, unpack};
 use super::window::{Sample, Verdict};
 use super::{Inner, until};
 
@@ -99,7 +99,13 @@ impl Inner {
     /// Admits a call or rejects it: the generation and the kind of the admission.
     #[inline(always)]
     pub(crate) fn admit(&self) -> Result<(u64, Kind), Error> {
-        let (generation, state) = self.load();
+        // Acquire: see `load`. Closed is tested on the raw word: the common case costs
+        // one mask and one compare.
+        let word = self.state.load(Ordering::Acquire);
+        if word & STATE_MASK == State::Closed.tag() {
+            return Ok((word >> STATE_BITS, Kind::Closed));
+        }
+        let (generation, state) = unpack(word);
         match state {
             State::Closed => Ok((generation, Kind::Closed)),
             // The open rejection is the other hot path: inline, up to the error.

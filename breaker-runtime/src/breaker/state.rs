@@ -72,6 +72,11 @@ impl fmt::Display for State {
 
 const TAG_BITS: u32 = 8;
 
+/// Bits of the state word below the generation.
+pub(crate) const STATE_BITS: u32 = TAG_BITS;
+/// The state tag of a state word.
+pub(crate) const STATE_MASK: u64 = (1 << TAG_BITS) - 1;
+
 /// The state word: generation in the high 56 bits, state tag in the low 8. Every
 /// transition increments the generation.
 pub(crate) const fn pack(generation: u64, state: State) -> u64 {
