@@ -334,6 +334,11 @@ fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> 
 }
 
 /// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"` as nanoseconds.
+///
+/// The runtime parses configuration files with its own copy
+/// (`breaker_runtime::registry::file::parse_duration`): this crate depends on syn,
+/// quote and proc-macro2 only, and the runtime cannot be a dependency of its own macro.
+/// Both are tested on the same forms.
 pub(crate) fn parse_duration(text: &str) -> Option<u64> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
@@ -524,7 +529,8 @@ pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
     }
 }
 
-/// The candidate closest to `name`, if it is a likely typo.
+/// The candidate closest to `name`, if it is a likely typo. (The runtime has the same
+/// rule for service names and file keys; see `parse_duration` for why it is a copy.)
 fn nearest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()

@@ -53,8 +53,9 @@ pub(crate) trait Finish<T, E> {
     /// The call was admitted under `policy`.
     fn admitted(&mut self, policy: &CallPolicy);
 
-    /// The call's own result, handed back as it is.
-    fn answered(&mut self, result: Result<T, E>) -> Self::Output;
+    /// The call's own result, classified as `outcome`: handed back as it is, unless a
+    /// failure goes to the fallbacks.
+    fn answered(&mut self, result: Result<T, E>, outcome: Outcome) -> Self::Output;
 
     /// The call was rejected, timed out, or failed.
     fn stopped(&mut self, cause: Cause<E>) -> Self::Output;
@@ -71,7 +72,9 @@ impl<T, E: From<Error>> Finish<T, E> for Direct {
     fn admitted(&mut self, _: &CallPolicy) {}
 
     #[inline(always)]
-    fn answered(&mut self, result: Result<T, E>) -> Result<T, E> {
+    fn answered(&mut self, result: Result<T, E>, _: Outcome) -> Result<T, E> {
+        // Without fallbacks a failure is handed back as it is: no need to take the
+        // result apart (and copy it) to find out.
         result
     }
 
@@ -101,8 +104,11 @@ impl<T, E> Finish<T, E> for ToFallback {
             FallbackPolicy { depth: policy.fallback_depth, timeout_nanos: policy.fallback_timeout_nanos };
     }
 
-    fn answered(&mut self, result: Result<T, E>) -> Attempted<T, E> {
-        Attempted::Answered(result)
+    fn answered(&mut self, result: Result<T, E>, outcome: Outcome) -> Attempted<T, E> {
+        match result {
+            Err(error) if outcome == Outcome::Failure => Attempted::Stopped(Cause::Failed(error)),
+            result => Attempted::Answered(result),
+        }
     }
 
     fn stopped(&mut self, cause: Cause<E>) -> Attempted<T, E> {
@@ -374,10 +380,7 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
 ) -> D::Output {
     let outcome = classify.classify(&result);
     inner.complete(ticket, outcome, false);
-    match result {
-        Err(error) if outcome == Outcome::Failure => finish.stopped(Cause::Failed(error)),
-        result => finish.answered(result),
-    }
+    finish.answered(result, outcome)
 }
 
 /// The bulkhead turned an admitted call away: it records nothing (a rejection is not a
