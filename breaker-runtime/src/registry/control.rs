@@ -249,9 +249,11 @@ impl Registry {
     /// its file, line and key, and a [`RegistryEvent::ConfigRejected`] and a log line
     /// say why.
     ///
-    /// The path is remembered for [`reload`](Registry::reload).
+    /// The path is remembered for [`reload`](Registry::reload), even if the file is
+    /// rejected: an operator fixes it and reloads.
     pub fn load_config(&self, path: impl AsRef<Path>) -> Result<ConfigReport, ConfigFileError> {
         let path = path.as_ref();
+        lock_std(&self.layers).path = Some(path.to_path_buf());
         let outcome = self.try_load(path);
         if let Err(error) = &outcome {
             tracing::error!(file = %path.display(), "{error}");
@@ -262,7 +264,7 @@ impl Registry {
 
     /// Reads the last loaded file again (see [`load_config`](Registry::load_config)).
     pub fn reload(&self) -> Result<ConfigReport, ConfigFileError> {
-        let path = lock_std(&self.layers).file.as_ref().map(|f| f.path.clone());
+        let path = lock_std(&self.layers).path.clone();
         match path {
             Some(path) => self.load_config(path),
             None => Err(ConfigFileError {

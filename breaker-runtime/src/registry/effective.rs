@@ -51,6 +51,9 @@ impl fmt::Display for Source {
 pub(crate) struct Layers {
     #[cfg(feature = "config-file")]
     pub(crate) file: Option<ConfigFile>,
+    /// The file last asked for, applied or not: what `reload` reads.
+    #[cfg(feature = "config-file")]
+    pub(crate) path: Option<std::path::PathBuf>,
     pub(crate) overrides: BTreeMap<String, ConfigLayer>,
 }
 
