@@ -117,6 +117,43 @@ async fn two_step_permit_can_record_a_timeout() {
     assert_eq!((s.window.timeouts, s.window.failures), (1, 1));
 }
 
+/// Counts its polls; answers on the third.
+struct CountedPolls<'a>(&'a AtomicUsize);
+
+impl Future for CountedPolls<'_> {
+    type Output = CallResult;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<CallResult> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 2 {
+            return Poll::Ready(Ok(3));
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn protected_future_is_polled_once_per_poll_with_or_without_a_timeout() {
+    for (name, timeout) in [("pol-polls-timeout", Some(secs(1))), ("pol-polls-no-timeout", None)] {
+        let config = Config::builder().threshold(5);
+        let config = match timeout {
+            Some(limit) => config.timeout(limit),
+            None => config.no_timeout(),
+        };
+        let (breaker, _clock) = manual(name, config);
+        let polls = AtomicUsize::new(0);
+        let mut call = std::pin::pin!(breaker.call(CountedPolls(&polls)));
+        let mut outer = 0;
+        let result = std::future::poll_fn(|cx| {
+            outer += 1;
+            call.as_mut().poll(cx)
+        })
+        .await;
+        assert_eq!(result, Ok(3), "{name}");
+        assert_eq!((outer, polls.load(Ordering::SeqCst)), (3, 3), "{name}");
+    }
+}
+
 // ---- bulkhead ---------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]

@@ -23,7 +23,6 @@ use crate::observe::RejectionKind;
 use crate::policy::Timeout;
 use crate::policy::fallback::{Cause, Fallback};
 
-use super::machine::Rejected;
 use super::permit::Ticket;
 use super::settings::CallPolicy;
 use super::{CircuitBreaker, Inner};
@@ -220,6 +219,11 @@ where
 {
     type Output = D::Output;
 
+    /// Every path that can hand back the call's own result is inlined here: were a
+    /// result to cross a call boundary, it would go through memory, and reading a
+    /// result back in other widths than it was written stalls the processor (a failed
+    /// store-to-load forward) on the path every call takes. Only the waits (the queue,
+    /// the timer) are out of line, and they return a flag.
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<D::Output> {
         let mut this = self.project();
@@ -261,13 +265,13 @@ where
                 let unwinding = CancelOnUnwind { inner, ticket: &ticket };
                 let polled = this.call.as_mut().poll(cx);
                 std::mem::forget(unwinding);
-                match polled {
+                return match polled {
                     Poll::Ready(result) => {
                         *this.stage = DONE;
                         if let Some(seat) = seat {
                             inner.bulkhead.leave(seat);
                         }
-                        return Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result));
+                        Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result))
                     }
                     Poll::Pending => {
                         let waiting = (policy.timeout_nanos != 0).then(|| {
@@ -275,15 +279,38 @@ where
                         });
                         this.admitted.write(Admitted { ticket, seat, waiting });
                         *this.stage = RUNNING;
-                        if policy.timeout_nanos == 0 {
-                            return Poll::Pending;
-                        }
-                        // Fall through to start the timer.
+                        timer(inner, this.finish, this.stage, this.admitted, cx)
                     }
+                };
+            }
+        }
+        if *this.stage == QUEUED {
+            // SAFETY: initialised while the stage is QUEUED.
+            match poll_queue(unsafe { this.admitted.assume_init_mut() }, cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(true) => *this.stage = RUNNING,
+                Poll::Ready(false) => {
+                    *this.stage = DONE;
+                    // SAFETY: read once; the stage is DONE, so nothing reads it again.
+                    let admitted = unsafe { this.admitted.assume_init_read() };
+                    return Poll::Ready(bulkhead_full(inner, &admitted.ticket, this.finish));
                 }
             }
         }
-        self::poll_slow(this.inner, this.call, this.classify, this.finish, this.stage, this.admitted, cx)
+        assert!(*this.stage == RUNNING, "a protected call was polled after it completed");
+        match this.call.as_mut().poll(cx) {
+            Poll::Ready(result) => {
+                *this.stage = DONE;
+                // SAFETY: read once; the stage is DONE, so neither `poll` nor `Drop`
+                // reads it again.
+                let Admitted { ticket, seat, .. } = unsafe { this.admitted.assume_init_read() };
+                if let Some(seat) = seat {
+                    inner.bulkhead.leave(seat);
+                }
+                Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result))
+            }
+            Poll::Pending => timer(inner, this.finish, this.stage, this.admitted, cx),
+        }
     }
 }
 
@@ -300,59 +327,34 @@ impl Drop for CancelOnUnwind<'_> {
     }
 }
 
-/// The rest of [`Attempt::poll`]: a call that waits in the queue or for its answer.
+/// A queued call waits for its place: `true` once it has one, `false` if the queue
+/// gave up on it.
 #[inline(never)]
-fn poll_slow<'a, T, E, F, C, D>(
+fn poll_queue(held: &mut Admitted<'_>, cx: &mut Context<'_>) -> Poll<bool> {
+    let waiting = held.waiting.as_mut().expect("a queued call holds its place in the queue");
+    let queue = waiting.queue.as_mut().expect("a queued call holds its place in the queue");
+    let entered = std::task::ready!(queue.as_mut().poll(cx));
+    waiting.queue = None;
+    held.seat = entered;
+    Poll::Ready(held.seat.is_some())
+}
+
+/// A running call returned `Pending`: it goes on waiting, unless its timeout has
+/// passed, which ends it as a failure.
+#[inline(always)]
+fn timer<'a, T, E, D: Finish<T, E>>(
     inner: &'a Inner,
-    mut call: Pin<&mut F>,
-    classify: &mut C,
     finish: &mut D,
     stage: &mut usize,
     admitted: &mut MaybeUninit<Admitted<'a>>,
     cx: &mut Context<'_>,
-) -> Poll<D::Output>
-where
-    F: Future<Output = Result<T, E>>,
-    C: Classify<T, E>,
-    D: Finish<T, E>,
-    E: From<Error>,
-{
-    assert!(*stage == QUEUED || *stage == RUNNING, "a protected call was polled after it completed");
-    // SAFETY: initialised while the stage is QUEUED or RUNNING (checked above).
+) -> Poll<D::Output> {
+    // SAFETY: initialised while the stage is RUNNING, which the callers set or checked.
     let held = unsafe { admitted.assume_init_mut() };
-    if *stage == QUEUED {
-        let queue = held.waiting.as_mut().and_then(|w| w.queue.as_mut());
-        let Some(queue) = queue else { unreachable!("a queued call holds its place in the queue") };
-        let entered = match queue.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(entered) => entered,
-        };
-        if let Some(w) = held.waiting.as_mut() {
-            w.queue = None;
-        }
-        match entered {
-            Some(entered) => {
-                held.seat = Some(entered);
-                *stage = RUNNING;
-            }
-            None => {
-                *stage = DONE;
-                // SAFETY: read once; the stage is DONE, so nothing reads it again.
-                let admitted = unsafe { admitted.assume_init_read() };
-                return Poll::Ready(bulkhead_full(inner, &admitted.ticket, finish));
-            }
-        }
+    let Some(waiting) = held.waiting.as_mut() else { return Poll::Pending };
+    if !elapsed(&mut waiting.timeout, cx) {
+        return Poll::Pending;
     }
-    let result = match call.as_mut().poll(cx) {
-        Poll::Ready(result) => Some(result),
-        Poll::Pending => match held.waiting.as_mut() {
-            None => return Poll::Pending,
-            Some(w) => match w.timeout.poll_elapsed(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => None,
-            },
-        },
-    };
     *stage = DONE;
     // SAFETY: read once; the stage is DONE, so neither `poll` nor `Drop` reads it again.
     let Admitted { ticket, seat, waiting } = unsafe { admitted.assume_init_read() };
@@ -360,13 +362,14 @@ where
         inner.bulkhead.leave(seat);
     }
     let limit = waiting.map_or(Duration::ZERO, |w| w.timeout.limit());
-    Poll::Ready(match result {
-        Some(result) => answer(inner, &ticket, classify, finish, result),
-        None => {
-            inner.complete(&ticket, Outcome::Failure, true);
-            finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout: limit }))
-        }
-    })
+    inner.complete(&ticket, Outcome::Failure, true);
+    Poll::Ready(finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout: limit })))
+}
+
+/// Whether the timer of a waiting call has run out (registering the waker if not).
+#[inline(never)]
+fn elapsed(timeout: &mut Timeout, cx: &mut Context<'_>) -> bool {
+    timeout.poll_elapsed(cx).is_ready()
 }
 
 /// Classifies and records a call's result, and ends the attempt with it.
@@ -384,16 +387,22 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
 }
 
 /// The bulkhead turned an admitted call away: it records nothing (a rejection is not a
-/// failure) and gives a probe place back.
-#[cold]
+/// failure) and gives a probe place back. The error is built here, inline, for the
+/// reason given on [`Attempt::poll`].
+#[inline(always)]
 fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: &mut D) -> D::Output {
+    let (max_concurrent, queue) = turned_away(inner, ticket);
+    finish.stopped(Cause::Rejected(Error::BulkheadFull { service: inner.service, max_concurrent, queue }))
+}
+
+/// The bookkeeping of [`bulkhead_full`]: the bulkhead's size, for the error.
+#[cold]
+#[inline(never)]
+fn turned_away(inner: &Inner, ticket: &Ticket) -> (u32, u32) {
     inner.cancel(ticket);
     inner.count_rejection(RejectionKind::Bulkhead);
-    let error = inner.rejection_error(Rejected {
-        kind: RejectionKind::Bulkhead,
-        retry_after_nanos: super::machine::NO_RETRY,
-    });
-    finish.stopped(Cause::Rejected(error))
+    let policy = inner.settings.policy();
+    (policy.max_concurrent, policy.queue)
 }
 
 /// The future of [`CircuitBreaker::call`] and [`CircuitBreaker::call_with`].
