@@ -6,11 +6,25 @@ mod common;
 use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use breaker_runtime::{Config, Error, EventKind, Outcome, Reason, State};
+use breaker_runtime::{CircuitBreaker, Config, Error, EventKind, Outcome, Reason, State};
 use common::*;
 
 const THREADS: usize = 16;
 const ROUNDS: usize = 25;
+
+/// `THREADS` threads are admitted while closed, then all fail at once.
+fn fail_together(breaker: &CircuitBreaker) {
+    let barrier = Barrier::new(THREADS);
+    std::thread::scope(|s| {
+        for _ in 0..THREADS {
+            s.spawn(|| {
+                let permit = breaker.try_acquire().expect("closed admits");
+                barrier.wait();
+                permit.failure();
+            });
+        }
+    });
+}
 
 #[test]
 fn threads_failing_together_at_the_threshold_open_the_circuit_exactly_once() {
@@ -19,17 +33,7 @@ fn threads_failing_together_at_the_threshold_open_the_circuit_exactly_once() {
             manual(&format!("conc-threshold-{round}"), Config::builder().threshold(THREADS as u32));
         let mut events = breaker.subscribe();
         let g = breaker.snapshot().generation;
-        let barrier = Barrier::new(THREADS);
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    // Admitted while closed, then all fail at once.
-                    let permit = breaker.try_acquire().expect("closed admits");
-                    barrier.wait();
-                    permit.failure();
-                });
-            }
-        });
+        fail_together(&breaker);
         let s = breaker.snapshot();
         assert_eq!(s.state, State::Open, "round {round}");
         assert_eq!((s.open_count, s.transitions, s.generation), (1, 1, g + 1), "round {round}");
@@ -53,16 +57,7 @@ fn many_threads_crossing_a_low_threshold_together_make_one_transition() {
         let (breaker, _clock) =
             manual(&format!("conc-low-threshold-{round}"), Config::builder().threshold(3));
         let mut events = breaker.subscribe();
-        let barrier = Barrier::new(THREADS);
-        std::thread::scope(|s| {
-            for _ in 0..THREADS {
-                s.spawn(|| {
-                    let permit = breaker.try_acquire().expect("closed admits");
-                    barrier.wait();
-                    permit.failure();
-                });
-            }
-        });
+        fail_together(&breaker);
         let received = events.drain();
         assert_eq!(received.len(), 1, "round {round}: {received:?}");
         match &received[0].kind {

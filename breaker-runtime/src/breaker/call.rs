@@ -23,6 +23,7 @@ use crate::observe::RejectionKind;
 use crate::policy::Timeout;
 use crate::policy::fallback::{Cause, Fallback};
 
+use super::machine::Rejected;
 use super::permit::Ticket;
 use super::settings::CallPolicy;
 use super::{CircuitBreaker, Inner};
@@ -268,10 +269,7 @@ where
                 return match polled {
                     Poll::Ready(result) => {
                         *this.stage = DONE;
-                        if let Some(seat) = seat {
-                            inner.bulkhead.leave(seat);
-                        }
-                        Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result))
+                        Poll::Ready(answer(inner, &ticket, seat, this.classify, this.finish, result))
                     }
                     Poll::Pending => {
                         let waiting = (policy.timeout_nanos != 0).then(|| {
@@ -304,10 +302,7 @@ where
                 // SAFETY: read once; the stage is DONE, so neither `poll` nor `Drop`
                 // reads it again.
                 let Admitted { ticket, seat, .. } = unsafe { this.admitted.assume_init_read() };
-                if let Some(seat) = seat {
-                    inner.bulkhead.leave(seat);
-                }
-                Poll::Ready(answer(inner, &ticket, this.classify, this.finish, result))
+                Poll::Ready(answer(inner, &ticket, seat, this.classify, this.finish, result))
             }
             Poll::Pending => timer(inner, this.finish, this.stage, this.admitted, cx),
         }
@@ -372,37 +367,40 @@ fn elapsed(timeout: &mut Timeout, cx: &mut Context<'_>) -> bool {
     timeout.poll_elapsed(cx).is_ready()
 }
 
-/// Classifies and records a call's result, and ends the attempt with it.
+/// Gives the call's bulkhead place back, classifies and records its result, and ends
+/// the attempt with it.
 #[inline(always)]
 fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     inner: &Inner,
     ticket: &Ticket,
+    seat: Option<SemaphorePermit<'_>>,
     classify: &C,
     finish: &mut D,
     result: Result<T, E>,
 ) -> D::Output {
+    if let Some(seat) = seat {
+        inner.bulkhead.leave(seat);
+    }
     let outcome = classify.classify(&result);
     inner.complete(ticket, outcome, false);
     finish.answered(result, outcome)
 }
 
 /// The bulkhead turned an admitted call away: it records nothing (a rejection is not a
-/// failure) and gives a probe place back. The error is built here, inline, for the
-/// reason given on [`Attempt::poll`].
+/// failure) and gives a probe place back. The error is built inline, for the reason
+/// given on [`Attempt::poll`]; only the bookkeeping is out of line.
 #[inline(always)]
 fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: &mut D) -> D::Output {
-    let (max_concurrent, queue) = turned_away(inner, ticket);
-    finish.stopped(Cause::Rejected(Error::BulkheadFull { service: inner.service, max_concurrent, queue }))
+    turned_away(inner, ticket);
+    let rejected = Rejected { kind: RejectionKind::Bulkhead, retry_after_nanos: super::machine::NO_RETRY };
+    finish.stopped(Cause::Rejected(inner.rejection_error(rejected)))
 }
 
-/// The bookkeeping of [`bulkhead_full`]: the bulkhead's size, for the error.
 #[cold]
 #[inline(never)]
-fn turned_away(inner: &Inner, ticket: &Ticket) -> (u32, u32) {
+fn turned_away(inner: &Inner, ticket: &Ticket) {
     inner.cancel(ticket);
     inner.count_rejection(RejectionKind::Bulkhead);
-    let policy = inner.settings.policy();
-    (policy.max_concurrent, policy.queue)
 }
 
 /// The future of [`CircuitBreaker::call`] and [`CircuitBreaker::call_with`].
