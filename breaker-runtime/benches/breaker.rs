@@ -151,12 +151,15 @@ fn open(c: &mut Criterion) {
     group.finish();
 }
 
-/// Wall time per call with `threads` threads calling one shared breaker at once.
-fn per_call(breaker: &CircuitBreaker, threads: usize, iters: u64) -> Duration {
+/// Wall time per call with one thread per breaker of `breakers` calling at once (the
+/// same breaker may be given more than once: then its threads share it).
+fn per_call(breakers: &[&CircuitBreaker], iters: u64) -> Duration {
+    let threads = breakers.len();
     let start = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let breaker = breaker.clone();
+    let handles: Vec<_> = breakers
+        .iter()
+        .map(|breaker| {
+            let breaker = (*breaker).clone();
             let start = start.clone();
             std::thread::spawn(move || {
                 start.wait();
@@ -205,8 +208,14 @@ fn attribute(c: &mut Criterion) {
 fn contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("contended");
     let breaker = ours(minimal());
-    group.bench_function("1-thread", |b| b.iter_custom(|iters| per_call(&breaker, 1, iters)));
-    group.bench_function("2-threads", |b| b.iter_custom(|iters| per_call(&breaker, 2, iters)));
+    group.bench_function("1-thread", |b| b.iter_custom(|iters| per_call(&[&breaker], iters)));
+    group.bench_function("2-threads", |b| b.iter_custom(|iters| per_call(&[&breaker, &breaker], iters)));
+    // The control: two threads, each on its own breaker, share nothing. What
+    // `2-threads` costs over it is the cost of sharing one breaker.
+    let other = ours(minimal());
+    group.bench_function("2-threads-2-breakers", |b| {
+        b.iter_custom(|iters| per_call(&[&breaker, &other], iters))
+    });
     group.finish();
 }
 
