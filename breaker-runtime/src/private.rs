@@ -14,7 +14,12 @@ pub use inventory;
 pub use crate::breaker::{Call, CircuitBreaker};
 pub use crate::classify::{DefaultClassifier, Outcome};
 pub use crate::policy::fallback::{Cause, NoFallback, or_else};
-pub use crate::registry::{CallSite, ConfigLayer, Definition};
+pub use crate::registry::{CallSite, ConfigLayer, Definition, Off};
+
+/// The settings an attribute turns off (`timeout = "off"`), as a constant.
+pub const fn off(keys: &[&str]) -> Off {
+    Off::of(keys)
+}
 
 use std::future::Future;
 use std::marker::PhantomData;

@@ -142,3 +142,48 @@ fn without_wakeups_inspection_shows_half_open_after_the_recovery_timeout() {
     clock.step(secs(5));
     assert_eq!(breaker.snapshot().state, State::HalfOpen);
 }
+
+/// A clock whose cheap reading lags behind its precise one by a settable amount, as the
+/// real clock's coarse reading does when its thread is starved of CPU.
+#[derive(Debug, Default)]
+struct LaggingClock {
+    now: std::sync::atomic::AtomicU64,
+    lag: std::sync::atomic::AtomicU64,
+}
+
+impl LaggingClock {
+    fn set(&self, now: Duration, lag: Duration) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.now.store(now.as_nanos() as u64, SeqCst);
+        self.lag.store(lag.as_nanos() as u64, SeqCst);
+    }
+}
+
+impl Clock for LaggingClock {
+    fn now(&self) -> Instant {
+        Instant::from_nanos(self.now.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    fn recent(&self) -> Instant {
+        use std::sync::atomic::Ordering::SeqCst;
+        Instant::from_nanos(self.now.load(SeqCst).saturating_sub(self.lag.load(SeqCst)))
+    }
+}
+
+#[test]
+fn a_recovery_timeout_never_ends_early_when_the_cheap_reading_lags() {
+    let clock = std::sync::Arc::new(LaggingClock::default());
+    let config = Config::builder().threshold(1).recovery_timeout(millis(10)).build().unwrap();
+    let breaker = breaker_runtime::CircuitBreaker::with_clock("clk-lagging", config, clock.clone()).unwrap();
+    // The failure is recorded while the cheap reading is 6 ms behind: it opens at 1 s.
+    clock.set(secs(1), millis(6));
+    breaker.try_acquire().unwrap().failure();
+    assert_eq!(breaker.state(), State::Open);
+    // The lag is gone; 9.999 ms after opening, the circuit is still open...
+    clock.set(secs(1) + millis(10) - Duration::from_micros(1), Duration::ZERO);
+    assert_eq!(breaker.state(), State::Open, "half-open before the recovery timeout passed");
+    assert!(breaker.try_acquire().is_err(), "a probe let through early");
+    // ...and half-open once 10 ms have passed.
+    clock.set(secs(1) + millis(10), Duration::ZERO);
+    assert_eq!(breaker.state(), State::HalfOpen);
+}

@@ -153,7 +153,11 @@ fn every_file_error_names_the_file_the_line_and_the_key() {
             2,
             "`threshold` in `[defaults]` takes a whole number, not the string \"two\"",
         ),
-        ("[defaults]\nthreshold = 0\n", 2, "`threshold` in `[defaults]` must be at least 1, not 0"),
+        (
+            "[defaults]\nthreshold = 0\n",
+            2,
+            "`threshold` in `[defaults]` must be between 1 and 4294967295, not 0",
+        ),
         (
             "[defaults]\nfailure_rate = 1.5\n",
             2,
@@ -282,5 +286,50 @@ async fn a_definition_loaded_from_a_file_reaches_breakers_created_later() {
         registry().breaker("cfg-errors").unwrap().config().threshold,
         Some(5),
         "an empty file is the defaults again"
+    );
+}
+
+/// Loads `path` on another thread: a reader that blocks (on a FIFO nobody writes to)
+/// fails the test after ten seconds instead of hanging it.
+fn load_within_ten_seconds(path: PathBuf) -> breaker_runtime::registry::ConfigFileError {
+    let (sent, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sent.send(registry().load_config(&path).map(|_| ()));
+    });
+    received
+        .recv_timeout(Duration::from_secs(10))
+        .expect("loading the file blocked")
+        .expect_err("the path is refused")
+}
+
+#[test]
+fn paths_that_are_not_regular_files_are_refused_without_blocking() {
+    let _files = FILES.blocking_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("breaker.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    assert!(made.success());
+    let error = load_within_ten_seconds(fifo);
+    assert_eq!(error.problems.len(), 1);
+    assert!(error.problems[0].message.starts_with("is not a regular file but a FIFO"), "{error}");
+
+    let error = load_within_ten_seconds(PathBuf::from("/dev/zero"));
+    assert!(error.problems[0].message.contains("a character device"), "{error}");
+    let error = load_within_ten_seconds(dir.path().to_path_buf());
+    assert!(error.problems[0].message.contains("a directory"), "{error}");
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_naming_the_limit() {
+    let _files = FILES.blocking_lock();
+    let mut text = String::from("[defaults]\nthreshold = 3\n");
+    while text.len() as u64 <= breaker_runtime::registry::MAX_FILE_BYTES {
+        text.push_str("# a comment line that makes the file large, as a runaway generator might\n");
+    }
+    let (_dir, path) = file(&text);
+    let error = registry().load_config(&path).expect_err("the file is too large");
+    assert_eq!(
+        error.problems[0].message, "is larger than 4 MiB, the most a configuration file may hold",
+        "{error}"
     );
 }

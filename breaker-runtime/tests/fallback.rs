@@ -341,3 +341,91 @@ async fn fallback_counters_add_up_across_calls() {
     assert_eq!((s.fallbacks.runs, s.fallbacks.successes, s.fallbacks.failures), (6, 4, 2));
     assert_eq!((s.window.failures, s.window.successes, s.rejections.open), (5, 1, 1));
 }
+
+/// Sets its flag when dropped: what a body holds (a lock guard, a connection).
+struct Held(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_cut_by_its_timeout_is_dropped_before_the_first_fallback_starts() {
+    let (breaker, _clock) = manual("fb-cut-body", Config::builder().timeout(millis(100)));
+    let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lock = Arc::new(tokio::sync::Mutex::new(()));
+    let body = {
+        let held = Held(released.clone());
+        let lock = lock.clone();
+        async move {
+            let _guard = lock.lock().await;
+            let _held = held;
+            std::future::pending::<CallResult>().await
+        }
+    };
+    let fallback = {
+        let released = released.clone();
+        let lock = lock.clone();
+        move |_: &Cause<CallError>| async move {
+            assert!(released.load(Ordering::SeqCst), "the timed-out body is still alive");
+            // The lock the body held is free: this would wait forever otherwise.
+            let _guard = lock.lock().await;
+            Ok(7)
+        }
+    };
+    let answer = tokio::time::timeout(secs(5), breaker.call_with_fallback(DefaultClassifier, body, fallback))
+        .await
+        .expect("the fallback got the lock the timed-out body held");
+    assert_eq!(answer, Ok(7));
+}
+
+/// A protected call whose fallback hands the call back to the breaker from another
+/// task, carrying the fallback depth across (or not).
+fn spawned(breaker: CircuitBreaker, carry: bool) -> Pin<Box<dyn Future<Output = CallResult> + Send>> {
+    Box::pin(async move {
+        let again = breaker.clone();
+        breaker
+            .call_with_fallback(DefaultClassifier, fail(500), move |_: &Cause<CallError>| async move {
+                let work = spawned(again, carry);
+                let handle = if carry {
+                    tokio::spawn(fallback::Depth::current().scope(work))
+                } else {
+                    tokio::spawn(work)
+                };
+                handle.await.expect("the spawned call does not panic")
+            })
+            .await
+    })
+}
+
+#[tokio::test]
+async fn fallback_depth_holds_across_tasks_when_the_fallback_carries_it() {
+    let (breaker, _clock) = manual("fb-depth-spawn", Config::builder().threshold(1000).fallback_depth(3));
+    let answer = tokio::time::timeout(secs(10), spawned(breaker.clone(), true))
+        .await
+        .expect("the recursion through spawned tasks ended");
+    assert_eq!(answer, Err(CallError::Upstream(500)));
+    let s = breaker.snapshot();
+    assert_eq!((s.fallbacks.runs, s.fallbacks.depth_exceeded), (3, 1), "three levels, then the limit");
+    assert_eq!(s.window.failures, 4);
+}
+
+#[tokio::test]
+async fn a_spawned_task_starts_at_depth_zero_unless_the_depth_is_carried() {
+    let (breaker, _clock) = manual("fb-depth-reads", Config::builder().threshold(1000));
+    let seen = breaker
+        .call_with_fallback(DefaultClassifier, fail(500), |_: &Cause<CallError>| async {
+            let here = fallback::Depth::current().get();
+            let plain = tokio::spawn(async { fallback::Depth::current().get() }).await.unwrap();
+            let carried =
+                tokio::spawn(fallback::Depth::current().scope(async { fallback::Depth::current().get() }))
+                    .await
+                    .unwrap();
+            Ok(here * 100 + plain * 10 + carried)
+        })
+        .await;
+    assert_eq!(seen, Ok(101), "inside the fallback 1, in a plain spawned task 0, carried 1");
+    assert_eq!(fallback::Depth::current().get(), 0);
+}

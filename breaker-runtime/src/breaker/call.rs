@@ -310,7 +310,7 @@ where
 }
 
 /// Cancels an admitted call if dropped, which happens only while unwinding from a
-/// panic in the protected body.
+/// panic in the protected body or its classifier.
 struct CancelOnUnwind<'a> {
     inner: &'a Inner,
     ticket: &'a Ticket,
@@ -381,7 +381,11 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     if let Some(seat) = seat {
         inner.bulkhead.leave(seat);
     }
+    // A classifier is user code: if it panics, the call counts for nothing and gives its
+    // probe place back while unwinding (the guard costs nothing otherwise).
+    let unwinding = CancelOnUnwind { inner, ticket };
     let outcome = classify.classify(&result);
+    std::mem::forget(unwinding);
     inner.complete(ticket, outcome, false);
     finish.answered(result, outcome)
 }
@@ -491,14 +495,18 @@ impl CircuitBreaker {
         C: Classify<T, E>,
         B: Fallback<T, E, S>,
     {
-        let finish = ToFallback { policy: FallbackPolicy::default() };
-        let mut attempt = pin!(Attempt::new(&self.inner, call, classify, finish));
-        match attempt.as_mut().await {
+        // The attempt (and with it the protected body) lives only in this block: a body
+        // cut by its timeout is dropped, releasing whatever it holds, before the first
+        // fallback starts.
+        let (attempted, policy) = {
+            let finish = ToFallback { policy: FallbackPolicy::default() };
+            let mut attempt = pin!(Attempt::new(&self.inner, call, classify, finish));
+            let attempted = attempt.as_mut().await;
+            (attempted, attempt.as_mut().project().finish.policy)
+        };
+        match attempted {
             Attempted::Answered(result) => result,
-            Attempted::Stopped(cause) => {
-                let policy = attempt.as_mut().project().finish.policy;
-                self.inner.fall_back(fallback, cause, state, policy).await
-            }
+            Attempted::Stopped(cause) => self.inner.fall_back(fallback, cause, state, policy).await,
         }
     }
 }

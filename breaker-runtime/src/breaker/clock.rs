@@ -174,8 +174,22 @@ impl ManualClock {
     }
 
     /// Moves time forward by `d` and runs every wakeup that is now due.
+    /// Time saturates at the end of time (`u64::MAX` nanoseconds): it never wraps
+    /// round to the past.
     pub fn advance(&self, d: Duration) {
-        self.now.fetch_add(duration_nanos(d), Ordering::AcqRel);
+        let d = duration_nanos(d);
+        let mut now = self.now.load(Ordering::Acquire);
+        loop {
+            match self.now.compare_exchange_weak(
+                now,
+                now.saturating_add(d),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => now = actual,
+            }
+        }
         self.fire_due();
     }
 
@@ -359,6 +373,16 @@ mod tests {
         clock.advance(Duration::from_nanos(100));
         assert_eq!(lock(&order).len(), 3);
         assert_eq!(clock.pending_wakeups(), 0);
+    }
+
+    #[test]
+    fn manual_clock_saturates_instead_of_wrapping() {
+        let clock = ManualClock::new();
+        clock.advance(Duration::from_secs(10));
+        clock.advance(Duration::MAX);
+        assert_eq!(clock.now(), Instant::from_nanos(u64::MAX));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(clock.now(), Instant::from_nanos(u64::MAX));
     }
 
     #[test]

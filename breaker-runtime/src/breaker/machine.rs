@@ -26,7 +26,7 @@ use super::config::Config;
 use super::permit::{Kind, Ticket};
 use super::state::{STATE_BITS, STATE_MASK, State, pack, short, unpack};
 use super::window::{Sample, Verdict};
-use super::{Inner, until};
+use super::Inner;
 
 pub(crate) const FIRST_GENERATION: u64 = 0;
 
@@ -114,7 +114,7 @@ impl Inner {
                 let deadline = self.recovery_deadline();
                 if now.as_nanos() < deadline {
                     self.count_rejection(RejectionKind::Open);
-                    let retry_after = Some(Duration::from_nanos(deadline - now.as_nanos()));
+                    let retry_after = Some(Duration::from_nanos(self.retry_after(deadline, now)));
                     return Err(Error::CircuitOpen { service: self.service, retry_after });
                 }
                 self.admit_unless_closed(generation, state).map_err(|r| self.rejection_error(r))
@@ -170,7 +170,7 @@ impl Inner {
         let now = self.clock.recent();
         let deadline = self.recovery_deadline();
         if now.as_nanos() < deadline {
-            return Err(Rejected { kind: RejectionKind::Open, retry_after_nanos: deadline - now.as_nanos() });
+            return Err(Rejected { kind: RejectionKind::Open, retry_after_nanos: self.retry_after(deadline, now) });
         }
         self.to_half_open(generation, now);
         Ok(())
@@ -197,6 +197,14 @@ impl Inner {
                 Err(actual) => word = actual,
             }
         }
+    }
+
+    /// Nanoseconds from `now` to the recovery `deadline`. The deadline counts from the
+    /// precise time of opening and `now` is the coarse reading, a little behind: the
+    /// wait is capped to the recovery timeout, which it can never really exceed.
+    #[inline(always)]
+    fn retry_after(&self, deadline: u64, now: Instant) -> u64 {
+        deadline.saturating_sub(now.as_nanos()).min(self.settings.recovery_nanos())
     }
 
     #[inline]
@@ -460,6 +468,12 @@ impl Inner {
     /// Makes one transition if the state is still the one expected. Returns whether
     /// it did.
     fn transition(&self, from: Expect, to: State, reason: Reason, now: Instant) -> bool {
+        // The recovery timeout counts from the precise time of opening. The coarse
+        // reading the hot path passes in lags behind (by a millisecond, or more when the
+        // clock thread is starved), and a deadline counted from it would let the first
+        // probe through early; admission compares the deadline with the coarse reading,
+        // which is never ahead of the precise one, so a probe can be late, never early.
+        let now = if to == State::Open { self.clock.now().max(now) } else { now };
         let guard = lock(&self.transition);
         // Relaxed is enough under the lock: every store to `state` is made under it.
         let (generation, current) = unpack(self.state.load(Ordering::Relaxed));
@@ -625,7 +639,8 @@ impl Inner {
             state_since: self.clock.system_time(changed_at),
             state_age: now.saturating_duration_since(changed_at),
             consecutive_failures,
-            retry_after: (state == State::Open).then(|| until(self.recovery_deadline(), now)),
+            retry_after: (state == State::Open)
+                .then(|| Duration::from_nanos(self.retry_after(self.recovery_deadline(), now))),
             window: WindowStats {
                 length: config.window,
                 calls: totals.calls,

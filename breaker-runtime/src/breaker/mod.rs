@@ -20,7 +20,6 @@ mod window;
 
 use std::fmt;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 pub use clock::{Clock, Instant, ManualClock, MonotonicClock, Wake};
 pub use config::{Config, ConfigBuilder, defaults};
@@ -263,7 +262,3 @@ impl fmt::Debug for CircuitBreaker {
     }
 }
 
-/// Time until `deadline`, from `now`.
-pub(crate) fn until(deadline: u64, now: Instant) -> Duration {
-    Duration::from_nanos(deadline.saturating_sub(now.as_nanos()))
-}

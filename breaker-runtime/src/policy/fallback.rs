@@ -1,10 +1,11 @@
 //! Fallbacks: what a call answers when the breaker rejects it or the service fails.
 //!
 //! A chain of fallbacks is tried in order until one returns `Ok`. Each runs with the
-//! [`Cause`] in view, inside a depth counter carried by the task, so a fallback that
-//! (directly or not) calls back into protected functions cannot recurse without end:
-//! past `fallback_depth` nested fallbacks, [`Error::FallbackDepthExceeded`] is
-//! returned instead. A panicking fallback is caught and skipped. With
+//! [`Cause`] in view, inside a depth counter carried by the task ([`Depth`]), so a
+//! fallback that (directly or not) calls back into protected functions cannot recurse
+//! without end: past `fallback_depth` nested fallbacks,
+//! [`Error::FallbackDepthExceeded`] is returned instead. Work a fallback hands to
+//! another task carries the count only if it is told to ([`Depth::scope`]). A panicking fallback is caught and skipped. With
 //! `fallback_timeout`, the whole chain has that long; each fallback gets an equal share
 //! of what is left when it starts. If every fallback fails, the caller gets the
 //! original error, and each fallback's error is logged.
@@ -42,6 +43,61 @@ use crate::sync::Ordering;
 tokio::task_local! {
     /// How many fallbacks the current task is running inside each other.
     static DEPTH: u32;
+}
+
+/// How many fallbacks are running inside each other where it is read: the count that
+/// `fallback_depth` limits.
+///
+/// The count belongs to the task (a tokio task-local), so it follows a fallback into
+/// the protected calls it makes, but not into work it hands to another task: a
+/// `tokio::spawn`ed future, or a worker behind a channel, starts again at 0, and a
+/// fallback that calls back into protected functions that way could recurse without
+/// end. Carry the count across with [`Depth::current`] and [`Depth::scope`]:
+///
+/// ```
+/// use breaker_runtime::fallback::Depth;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Inside a fallback: hand work to another task with the nesting it was made at.
+/// let depth = Depth::current();
+/// let handle = tokio::spawn(depth.scope(async move {
+///     // Protected calls made here count this task's fallbacks as nested in the
+///     // spawning one's.
+///     Depth::current().get()
+/// }));
+/// assert_eq!(handle.await.unwrap(), depth.get());
+/// # }
+/// ```
+///
+/// For a worker behind a channel, send `Depth::current()` with the request, and run
+/// the worker's handling of it inside `depth.scope(...)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Depth(u32);
+
+impl Depth {
+    /// The nesting of fallbacks around the code that calls this: 0 outside any
+    /// fallback.
+    pub fn current() -> Depth {
+        Depth(DEPTH.try_with(|depth| *depth).unwrap_or(0))
+    }
+
+    /// The number of fallbacks running inside each other.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Runs `future` at this nesting: protected calls inside it count their fallbacks
+    /// from here, whatever task polls it.
+    pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        DEPTH.scope(self.0, future)
+    }
+
+    /// Runs `f` at this nesting, for synchronous code that blocks on protected calls
+    /// (a thread of its own, say).
+    pub fn sync_scope<R>(self, f: impl FnOnce() -> R) -> R {
+        DEPTH.sync_scope(self.0, f)
+    }
 }
 
 /// Why a fallback runs.
@@ -284,7 +340,7 @@ impl Inner {
         B: Fallback<T, E, S>,
         E: From<Error>,
     {
-        let depth = DEPTH.try_with(|depth| *depth).unwrap_or(0);
+        let depth = Depth::current().get();
         let stats = &self.stats;
         if depth >= policy.depth {
             stats.fallback_depth_exceeded.fetch_add(1, Ordering::Relaxed);

@@ -279,8 +279,7 @@ impl Registry {
     }
 
     fn try_load(&self, path: &Path) -> Result<ConfigReport, ConfigFileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigFileError::one(path, 0, None, format!("cannot be read: {e}")))?;
+        let text = file::read(path)?;
         let services = self.services();
         let parsed = file::parse(path, &text, &services)?;
         let mut layers = lock_std(&self.layers);

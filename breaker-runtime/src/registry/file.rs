@@ -117,6 +117,71 @@ impl ConfigFileError {
     }
 }
 
+/// The largest configuration file read: 4 MiB. A file that names every service of a
+/// large program with a dozen keys each is a few hundred KB.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads the configuration file at `path`, refusing anything that is not a regular
+/// file (a FIFO would block the reader until someone writes to it, `/dev/zero` would
+/// never end) and anything over [`MAX_FILE_BYTES`].
+pub(crate) fn read(path: &Path) -> Result<String, ConfigFileError> {
+    use std::io::Read;
+    let refuse = |message: String| ConfigFileError::one(path, 0, None, message);
+    let unreadable = |e: std::io::Error| refuse(format!("cannot be read: {e}"));
+    let not_regular = |t: std::fs::FileType| {
+        refuse(format!("is not a regular file but {}: name a TOML file", file_kind(t)))
+    };
+    let too_large = || {
+        refuse(format!("is larger than {} MiB, the most a configuration file may hold", MAX_FILE_BYTES >> 20))
+    };
+    // `metadata` follows symbolic links and never opens the file, so it cannot block.
+    let metadata = std::fs::metadata(path).map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(not_regular(metadata.file_type()));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // Should the path be replaced by a FIFO after the check, opening it does not wait
+    // for a writer (reading a regular file ignores the flag).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(unreadable)?;
+    let opened = file.metadata().map_err(unreadable)?;
+    if !opened.is_file() {
+        return Err(not_regular(opened.file_type()));
+    }
+    let mut text = String::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text).map_err(unreadable)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(text)
+}
+
+/// What a path that is not a regular file is, for messages.
+fn file_kind(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() { "a directory" } else { "not a file" }
+}
+
 /// What a key of a section takes.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -152,13 +217,31 @@ const TOP: [&str; 3] = ["defaults", "profiles", "services"];
 
 struct Reader<'a> {
     path: &'a Path,
-    text: &'a str,
+    lines: LineIndex,
     problems: Vec<FileProblem>,
+}
+
+/// Where each line of a text starts, so the line of a byte offset is a binary search:
+/// reading a file stays linear in its size however many keys it has.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        LineIndex { starts }
+    }
+
+    /// The line (from 1) of byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
+    }
 }
 
 impl Reader<'_> {
     fn line(&self, span: Option<std::ops::Range<usize>>) -> usize {
-        span.map_or(0, |span| self.text[..span.start.min(self.text.len())].matches('\n').count() + 1)
+        span.map_or(0, |span| self.lines.line_of(span.start))
     }
 
     fn problem(&mut self, line: usize, key: Option<&str>, message: String) {
@@ -173,12 +256,13 @@ impl Reader<'_> {
 
 /// Parses `text`, read from `path`. `services` are the known service names.
 pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<ConfigFile, ConfigFileError> {
+    let lines = LineIndex::new(text);
     let document = toml_edit::Document::parse(text).map_err(|e| {
-        let line = e.span().map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let line = e.span().map_or(0, |span| lines.line_of(span.start));
         let message = e.message().trim().to_string();
         ConfigFileError::one(path, line, None, format!("not valid TOML: {message}"))
     })?;
-    let mut reader = Reader { path, text, problems: Vec::new() };
+    let mut reader = Reader { path, lines, problems: Vec::new() };
     let root = document.as_table();
     let mut file = ConfigFile {
         path: path.to_path_buf(),
@@ -327,14 +411,11 @@ fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<
             let Some(n) = value.as_integer() else {
                 return Err(format!("takes a whole number, not {}", describe(value)));
             };
-            let n = u64::try_from(n).ok().filter(|n| (min..=max).contains(n)).ok_or_else(|| {
-                if max == u32::MAX as u64 {
-                    format!("must be at least {min}, not {n}")
-                } else {
-                    format!("must be between {min} and {max}, not {n}")
-                }
-            })?;
-            let n = u32::try_from(n).map_err(|_| format!("must be at most {}", u32::MAX))?;
+            let n = u64::try_from(n)
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| format!("must be between {min} and {max}, not {n}"))?;
             let slot = match key {
                 "threshold" => &mut layer.threshold,
                 "buckets" => &mut layer.buckets,
@@ -371,8 +452,14 @@ fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<
                     describe(value)
                 ));
             };
-            let d = parse_duration(text)
-                .ok_or_else(|| format!("is not a duration: `{text}`; write a number and a unit, like \"250ms\", \"30s\", \"5m\" or \"1h\""))?;
+            let d = parse_duration(text).map_err(|e| match e {
+                DurationError::Malformed => format!(
+                    "is not a duration: `{text}`; write a number and a unit, like \"250ms\", \"30s\", \"5m\" or \"1h\""
+                ),
+                DurationError::TooLong => format!(
+                    "is too long: `{text}`; a duration can be at most {MAX_DURATION_TEXT} (about 584 years)"
+                ),
+            })?;
             if d.is_zero() && key != "queue_timeout" {
                 return Err("must be greater than 0".into());
             }
@@ -402,12 +489,25 @@ fn describe(value: &Value) -> String {
     }
 }
 
+/// Why a duration string was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DurationError {
+    /// Not a number and a unit.
+    Malformed,
+    /// More nanoseconds than 64 bits hold.
+    TooLong,
+}
+
+/// The longest duration, as the file writes it: `u64::MAX` nanoseconds, rounded down.
+const MAX_DURATION_TEXT: &str = "5124095h";
+
 /// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"`: the attribute's syntax (the macro
 /// crate has its own copy: it cannot depend on this one; both are tested on the same
 /// forms).
-pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    use DurationError::{Malformed, TooLong};
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or(Malformed)?;
     let (number, unit) = text.split_at(split);
     let scale: u64 = match unit.trim() {
         "ns" => 1,
@@ -416,24 +516,27 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
         "s" => 1_000_000_000,
         "m" => 60_000_000_000,
         "h" => 3_600_000_000_000,
-        _ => return None,
+        _ => return Err(Malformed),
     };
     if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
-        return None;
+        return Err(Malformed);
     }
-    let nanos = match number.split_once('.') {
-        None => number.parse::<u64>().ok()?.checked_mul(scale)?,
-        Some((whole, fraction)) => {
-            if fraction.contains('.') {
-                return None;
-            }
-            let whole = whole.parse::<u64>().ok()?.checked_mul(scale)?;
-            let digits = u32::try_from(fraction.len()).ok()?;
-            whole
-                .checked_add(fraction.parse::<u64>().ok()?.checked_mul(scale)? / 10u64.checked_pow(digits)?)?
-        }
+    // Digits only from here: a number that does not parse has too many of them.
+    let digits = |part: &str| part.parse::<u64>().map_err(|_| TooLong);
+    let (whole, fraction) = match number.split_once('.') {
+        None => (number, ""),
+        Some((_, fraction)) if fraction.contains('.') => return Err(Malformed),
+        Some((whole, fraction)) => (whole, fraction),
     };
-    Some(Duration::from_nanos(nanos))
+    let mut nanos = digits(whole)?.checked_mul(scale).ok_or(TooLong)?;
+    if !fraction.is_empty() {
+        // Digits beyond the nanosecond say nothing: keep the first 18 (they fit in u64).
+        let kept = &fraction[..fraction.len().min(18)];
+        let places = 10u128.pow(u32::try_from(kept.len()).unwrap_or(18));
+        let part = u128::from(digits(kept)?) * u128::from(scale) / places;
+        nanos = nanos.checked_add(u64::try_from(part).map_err(|_| TooLong)?).ok_or(TooLong)?;
+    }
+    Ok(Duration::from_nanos(nanos))
 }
 
 #[cfg(all(test, not(loom)))]
@@ -446,13 +549,64 @@ mod tests {
 
     #[test]
     fn durations_in_every_accepted_form() {
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("0.123456789123s"), Ok(Duration::from_nanos(123_456_789)));
         for bad in ["10 parsecs", "s", "1.2.3s", ".5s", "5", ""] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+            assert_eq!(parse_duration(bad), Err(DurationError::Malformed), "{bad}");
         }
+    }
+
+    #[test]
+    fn durations_beyond_64_bits_of_nanoseconds_are_too_long_not_malformed() {
+        assert_eq!(parse_duration(MAX_DURATION_TEXT), Ok(Duration::from_secs(5_124_095 * 3600)));
+        for long in ["5124096h", "99999999999999h", "99999999999999999999999s", "18446744073.8s"] {
+            assert_eq!(parse_duration(long), Err(DurationError::TooLong), "{long}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_name_the_range_and_too_long_durations_the_limit() {
+        let e =
+            parse_str("[defaults]\nthreshold = 99999999999\ntimeout = \"99999999999999h\"\n").unwrap_err();
+        let messages: Vec<&str> = e.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "`threshold` in `[defaults]` must be between 1 and 4294967295, not 99999999999",
+                "`timeout` in `[defaults]` is too long: `99999999999999h`; a duration can be at most 5124095h (about 584 years)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_large_file_with_many_keys_is_read_in_linear_time() {
+        // 30,000 keys in 1 MB: each key's line is found by a binary search, not by
+        // counting from the start of the text (which took tens of seconds here).
+        let mut text = String::with_capacity(1 << 20);
+        let mut keys = 0;
+        let mut i = 0;
+        while keys < 30_000 {
+            text.push_str(&format!(
+                "# profile {i} of the capacity plan, kept for the audit trail\n[profiles.p{i}]\n"
+            ));
+            text.push_str("threshold = 3\ntimeout = \"2s\"\nrecovery_timeout = \"1m\"\n\n");
+            keys += 3;
+            i += 1;
+        }
+        while text.len() < 1 << 20 {
+            text.push_str("# padding\n");
+        }
+        let started = std::time::Instant::now();
+        let file = parse_str(&text).unwrap();
+        let took = started.elapsed();
+        assert_eq!(file.profiles.len(), 10_000);
+        assert_eq!(file.profiles["p9999"].lines["timeout"], 9999 * 6 + 4);
+        // A generous bound for a debug build on a loaded machine: the linear reader
+        // takes a small fraction of it, the quadratic one took minutes.
+        assert!(took < std::time::Duration::from_secs(5), "reading took {took:?}");
     }
 
     #[test]

@@ -66,6 +66,26 @@ impl Off {
         Off::KEYS.iter().position(|k| *k == key).map(|i| 1 << i)
     }
 
+    /// The set of `keys`, evaluated at compile time (the attribute's expansion). A key
+    /// without an "off" fails the build; the attribute never names one.
+    pub(crate) const fn of(keys: &[&str]) -> Off {
+        let mut bits = 0;
+        let mut k = 0;
+        while k < keys.len() {
+            let mut i = 0;
+            loop {
+                assert!(i < Off::KEYS.len(), "this setting has no \"off\"");
+                if same(Off::KEYS[i], keys[k]) {
+                    bits |= 1 << i;
+                    break;
+                }
+                i += 1;
+            }
+            k += 1;
+        }
+        Off(bits)
+    }
+
     /// The set with `key` turned off, or `None` if `key` has no "off".
     pub fn with(self, key: &str) -> Option<Off> {
         Off::bit(key).map(|bit| Off(self.0 | bit))
@@ -75,6 +95,22 @@ impl Off {
     pub fn contains(self, key: &str) -> bool {
         Off::bit(key).is_some_and(|bit| self.0 & bit != 0)
     }
+}
+
+/// String equality in a `const fn`.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl ConfigLayer {

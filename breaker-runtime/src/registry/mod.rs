@@ -27,7 +27,7 @@ pub use control::{Control, RegistryEvent};
 pub use definition::{CallSite, Definition, Location};
 pub use effective::{ConfigReport, ServiceConfig, Source};
 #[cfg(feature = "config-file")]
-pub use file::{ConfigFileError, FileProblem, Origin};
+pub use file::{ConfigFileError, FileProblem, MAX_FILE_BYTES, Origin};
 pub use layer::{ConfigLayer, Off};
 #[cfg(feature = "watch")]
 pub use watch::ConfigWatcher;
@@ -54,12 +54,26 @@ pub fn registry() -> &'static Registry {
 }
 
 /// The definitions of the program and the breakers of their services.
+///
+/// # Lock order
+///
+/// Two locks, always taken in this order, never the other way round:
+///
+/// 1. `layers`, which also serialises every change of configuration;
+/// 2. `services`, read or written.
+///
+/// A breaker's own locks (its transition lock, then its configuration) come after
+/// both. Code that needs `layers` while it holds `services` must drop `services`
+/// first: a call site registering late holds `layers` while it writes `services`,
+/// and a configuration reader holds `layers` while it reads `services`.
 pub struct Registry {
     /// Every definition collected at link time, sorted by service, file, line.
     definitions: Vec<&'static Definition>,
+    /// Lock order: second, after `layers`.
     services: RwLock<BTreeMap<&'static str, Service>>,
     conflicts: Vec<Conflict>,
-    /// The layers above the attributes; also serialises reconfiguration.
+    /// The layers above the attributes; also serialises reconfiguration. Lock order:
+    /// first, before `services`.
     layers: Mutex<Layers>,
     events: broadcast::Sender<RegistryEvent>,
 }
@@ -203,6 +217,8 @@ impl Registry {
                 return service.breaker.clone();
             }
         }
+        // Lock order: `layers`, then `services` (see `Registry`).
+        let layers = lock_std(&self.layers);
         let mut services = match self.services.write() {
             Ok(services) => services,
             Err(poisoned) => poisoned.into_inner(),
@@ -213,7 +229,7 @@ impl Registry {
             }
             return service.breaker.clone();
         }
-        let service = Service::new(definition, &lock_std(&self.layers));
+        let service = Service::new(definition, &layers);
         let breaker = service.breaker.clone();
         services.insert(definition.service, service);
         breaker
