@@ -4,6 +4,7 @@
 //! read, so one build reports every independent mistake.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
@@ -69,16 +70,29 @@ pub(crate) fn parse(args: TokenStream) -> (Vec<Entry>, Option<syn::Error>) {
 }
 
 /// The arguments split at top-level commas; empty pieces (a trailing comma) dropped.
+///
+/// A comma between `<` and `>` belongs to generic arguments (`fallback = pick::<u8,
+/// u16>`): `<` and `>` are not delimiters of their own, so their nesting is counted
+/// (the `>` of `->` closes nothing).
 fn split_commas(args: TokenStream) -> Vec<TokenStream> {
     let mut chunks = vec![TokenStream::new()];
+    let mut angles = 0usize;
+    let mut after_dash = false;
     for tt in args {
+        let mut dash = false;
         match &tt {
-            TokenTree::Punct(p) if p.as_char() == ',' => chunks.push(TokenStream::new()),
-            _ => {
-                if let Some(last) = chunks.last_mut() {
-                    last.extend([tt]);
-                }
+            TokenTree::Punct(p) if p.as_char() == ',' && angles == 0 => {
+                chunks.push(TokenStream::new());
+                continue;
             }
+            TokenTree::Punct(p) if p.as_char() == '<' => angles += 1,
+            TokenTree::Punct(p) if p.as_char() == '>' && !after_dash => angles = angles.saturating_sub(1),
+            TokenTree::Punct(p) if p.as_char() == '-' => dash = p.spacing() == proc_macro2::Spacing::Joint,
+            _ => {}
+        }
+        after_dash = dash;
+        if let Some(last) = chunks.last_mut() {
+            last.extend([tt]);
         }
     }
     chunks.retain(|c| !c.is_empty());
@@ -91,10 +105,19 @@ fn parse_entry(input: ParseStream<'_>) -> syn::Result<Entry> {
     } else if input.peek(LitStr) {
         let quoted: LitStr = input.parse()?;
         let name = quoted.value();
-        return Err(syn::Error::new(
-            quoted.span(),
-            format!("a key is a name, not a string: write `{}`", crate::validate::example(&name)),
-        ));
+        if input.is_empty() {
+            // `#[circuit_breaker("pricing")]`: the service, without its key.
+            return Err(syn::Error::new(
+                quoted.span(),
+                format!("the service is given with its key: write `service = {}`", quoted.to_token_stream()),
+            ));
+        }
+        // `"threshold" = 3`: a key written as a string; echo the user's value.
+        let _ = input.parse::<Token![=]>();
+        let value: TokenStream = input.parse()?;
+        let fix =
+            if value.is_empty() { crate::validate::example(&name) } else { format!("{name} = {value}") };
+        return Err(syn::Error::new(quoted.span(), format!("a key is a name, not a string: write `{fix}`")));
     } else {
         return Err(input.error("expected a key, like `service = \"payments\"`"));
     };

@@ -16,18 +16,18 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::{FnArg, GenericArgument, ItemFn, Pat, Path, PathArguments, ReturnType, Type};
+use syn::{FnArg, GenericArgument, Pat, Path, PathArguments, ReturnType, Type};
 
+use crate::item::Function;
 use crate::validate::{Checked, Setting};
 
-pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
+pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
     let krate = checked.krate.as_ref().map_or_else(|| quote!(::breaker_runtime), |path| quote!(#path));
     // One `use` of the runtime: a wrong `crate = path` is reported once, at the path.
     let private_local = Ident::new("__breaker_private", Span::call_site());
     let import = quote!(#[allow(unused_imports)] use #krate::__private as #private_local;);
     let private = quote!(#private_local);
-    let ItemFn { attrs, vis, sig, block } = item;
-    let stmts = &block.stmts;
+    let Function { outer, inner, vis, sig, body: stmts } = item;
 
     let definition = definition(&checked, &sig.ident, &private);
     let site = quote! {
@@ -41,7 +41,7 @@ pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
     let return_type = match &sig.output {
         ReturnType::Type(_, ty) => ty.as_ref(),
         // Rejected by `validate::check_fn`.
-        ReturnType::Default => return quote!(#(#attrs)* #vis #sig #block),
+        ReturnType::Default => return quote!(#(#outer)* #vis #sig { #(#inner)* #stmts }),
     };
     // `impl Trait` cannot be written in a `let` type or a turbofish.
     let writable = !mentions_impl(return_type);
@@ -89,7 +89,7 @@ pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
     let body = quote! {
         let #body_local = async move {
             #fake_return
-            #(#stmts)*
+            #stmts
         };
         let #classify_local = #classifier;
     };
@@ -129,8 +129,9 @@ pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
     let call = respan(call, error_span);
 
     quote! {
-        #(#attrs)*
+        #(#outer)*
         #vis #sig {
+            #(#inner)*
             #site
             #checks
             #state
@@ -144,7 +145,7 @@ pub(crate) fn expand(item: ItemFn, checked: Checked) -> TokenStream {
 fn definition(checked: &Checked, name: &syn::Ident, private: &TokenStream) -> TokenStream {
     let service = checked.service.as_ref().map_or_else(String::new, syn::LitStr::value);
     let function = name.to_string();
-    let fields = checked.settings.iter().map(|(key, (setting, _))| {
+    let fields = checked.settings.iter().filter_map(|(key, (setting, _))| {
         let key = format_ident!("{}", key);
         let value = match *setting {
             Setting::Count(n) => quote!(#n),
@@ -153,9 +154,15 @@ fn definition(checked: &Checked, name: &syn::Ident, private: &TokenStream) -> To
                 quote!(#r)
             }
             Setting::Nanos(n) => quote!(#private::Duration::from_nanos(#n)),
+            Setting::Off => return None,
         };
-        quote!(#key: ::core::option::Option::Some(#value))
+        Some(quote!(#key: ::core::option::Option::Some(#value)))
     });
+    let off = checked
+        .settings
+        .iter()
+        .filter(|(_, (setting, _))| matches!(setting, Setting::Off))
+        .map(|(key, _)| *key);
     let fallbacks = checked.fallbacks.iter().map(path_string);
     let classify = match &checked.classify {
         Some(path) => {
@@ -171,7 +178,11 @@ fn definition(checked: &Checked, name: &syn::Ident, private: &TokenStream) -> To
             file: ::core::file!(),
             line: ::core::line!(),
             column: ::core::column!(),
-            config: #private::ConfigLayer { #(#fields,)* ..#private::ConfigLayer::EMPTY },
+            config: #private::ConfigLayer {
+                #(#fields,)*
+                off: #private::off(&[#(#off),*]),
+                ..#private::ConfigLayer::EMPTY
+            },
             fallbacks: &[#(#fallbacks),*],
             classify: #classify,
         }

@@ -8,6 +8,7 @@
 
 mod args;
 mod expand;
+mod item;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -33,7 +34,7 @@ fn protect(
     args: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> syn::Result<proc_macro2::TokenStream> {
-    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+    let function: item::Function = match syn::parse2(item.clone()) {
         Ok(function) => function,
         Err(_) => return Err(not_a_function(&item)),
     };
@@ -42,7 +43,7 @@ fn protect(
     if let Some(syntax) = syntax {
         errors.add(syntax);
     }
-    let checked = validate::check_args(entries, &mut errors);
+    let checked = validate::check_args(entries, &function.sig.ident, &mut errors);
     if checked.service.is_none() && !errors_mention_service(&errors) {
         // Nothing in the arguments is wrong: the whole attribute is the place.
         errors.add(syn::Error::new(
@@ -58,7 +59,8 @@ fn protect(
 /// Whether an error was already reported about the `service` key (a bad value), so a
 /// "missing service" error would only repeat it.
 fn errors_mention_service(errors: &validate::Errors) -> bool {
-    errors.mentions("`service`")
+    // "`service` takes a string", "write `service = \"pricing\"`", ...
+    errors.mentions("`service")
 }
 
 /// The error for an attribute put on something other than a function, spanned at what

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, LitStr, Pat, Path, ReturnType, Type};
+use syn::{FnArg, LitStr, Pat, Path, ReturnType, Type};
 
 use crate::args::{Entry, Value};
+use crate::item::Function;
 
 /// The defaults of `breaker_runtime::defaults` that the cross-key rules need. They
 /// must match the runtime's (the `tests` package checks that they do).
@@ -68,7 +69,13 @@ pub(crate) enum Setting {
     Count(u32),
     Rate(f64),
     Nanos(u64),
+    /// `"off"`: the rule or policy is turned off.
+    Off,
 }
+
+/// The keys that take `"off"`, as in the configuration file.
+const OFF_KEYS: &[&str] =
+    &["threshold", "failure_rate", "timeout", "max_concurrent", "slow_call", "fallback_timeout"];
 
 /// The attribute, checked.
 pub(crate) struct Checked {
@@ -120,8 +127,9 @@ impl Errors {
     }
 }
 
-/// Checks the attribute's entries.
-pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
+/// Checks the attribute's entries; `function` is the name of the protected function,
+/// for messages.
+pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mut Errors) -> Checked {
     let mut checked = Checked {
         service: None,
         settings: BTreeMap::new(),
@@ -145,6 +153,23 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
             continue;
         }
         seen.insert(name, key.span());
+        if let Value::Str(lit) = &value {
+            if lit.value() == "off" && matches!(kind, Kind::Count { .. } | Kind::Rate | Kind::Duration) {
+                if OFF_KEYS.contains(&key_name) {
+                    checked.settings.insert(key_name, (Setting::Off, value.span()));
+                } else {
+                    errors.at(
+                        lit.span(),
+                        format!(
+                            "`{key_name}` cannot be \"off\"; only {} and {} can",
+                            OFF_KEYS[..OFF_KEYS.len() - 1].join(", "),
+                            OFF_KEYS[OFF_KEYS.len() - 1]
+                        ),
+                    );
+                }
+                continue;
+            }
+        }
         match kind {
             Kind::Service => checked.service = check_service(value, errors),
             Kind::Count { min, max } => {
@@ -170,7 +195,7 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
                 Value::List(paths, _) => checked.fallbacks = paths,
                 other => errors.on(&other,
                     format!(
-                        "`fallback` takes a function path or a list of them, like `fallback = cached_quote` or `fallback = [cached_quote, default_quote]`, not {}",
+                        "`fallback` takes the path of a function, or a list of them (`fallback = f` or `fallback = [f, g]`), each taking the parameters of `{function}` and returning its return type; not {}",
                         other.kind()
                     ),
                 ),
@@ -191,7 +216,7 @@ pub(crate) fn check_args(entries: Vec<Entry>, errors: &mut Errors) -> Checked {
             },
         }
     }
-    check_combinations(&checked, errors);
+    check_combinations(&checked, function, errors);
     checked
 }
 
@@ -202,8 +227,8 @@ pub(crate) fn example(key: &str) -> String {
         Some(Kind::Count { min, max }) => example_count(min, max).to_string(),
         Some(Kind::Rate) => "0.5".to_owned(),
         Some(Kind::Duration) => "\"10s\"".to_owned(),
-        Some(Kind::Fallback) => "cached_quote".to_owned(),
-        Some(Kind::Classify) => "my_classifier".to_owned(),
+        Some(Kind::Fallback) => "a_function".to_owned(),
+        Some(Kind::Classify) => "a_classifier".to_owned(),
         Some(Kind::Crate) => "my_breaker".to_owned(),
         None => "<value>".to_owned(),
     };
@@ -241,40 +266,31 @@ fn check_service(value: Value, errors: &mut Errors) -> Option<LitStr> {
     Some(lit)
 }
 
+/// `, or "off"` for keys that take it, for messages.
+fn or_off(key: &str) -> &'static str {
+    if OFF_KEYS.contains(&key) { ", or \"off\"" } else { "" }
+}
+
 fn check_count(key: &str, value: &Value, min: u64, max: u64, errors: &mut Errors) -> Option<u32> {
     let Value::Int(lit) = value else {
         errors.on(
             value,
             format!(
-                "`{key}` takes a whole number, like `{key} = {}`, not {}",
+                "`{key}` takes a whole number, like `{key} = {}`{}, not {}",
                 example_count(min, max),
+                or_off(key),
                 value.kind()
             ),
         );
         return None;
     };
-    let rule = if max == u64::from(u32::MAX) {
-        format!("at least {min}")
-    } else {
-        format!("between {min} and {max}")
-    };
-    let text = lit.to_string();
-    let n = match lit.base10_parse::<u64>() {
-        Ok(n) if n >= min && n <= max => n,
-        Ok(n) if n < min => {
-            errors.at(lit.span(), format!("`{key}` must be {rule}, not {n}"));
-            return None;
-        }
-        _ if text.starts_with('-') => {
-            errors.at(lit.span(), format!("`{key}` must be {rule}, not {text}"));
-            return None;
-        }
+    match lit.base10_parse::<u64>() {
+        Ok(n) if n >= min && n <= max => u32::try_from(n).ok(),
         _ => {
-            errors.at(lit.span(), format!("`{key}` must be at most {max}, not {text}"));
-            return None;
+            errors.at(lit.span(), format!("`{key}` must be between {min} and {max}, not {lit}"));
+            None
         }
-    };
-    u32::try_from(n).ok()
+    }
 }
 
 /// A valid value of a count, for messages.
@@ -289,7 +305,11 @@ fn check_rate(key: &str, value: &Value, errors: &mut Errors) -> Option<f64> {
         other => {
             errors.on(
                 other,
-                format!("`{key}` takes a number between 0 and 1, like `{key} = 0.5`, not {}", other.kind()),
+                format!(
+                    "`{key}` takes a number between 0 and 1, like `{key} = 0.5`{}, not {}",
+                    or_off(key),
+                    other.kind()
+                ),
             );
             return None;
         }
@@ -317,21 +337,50 @@ const DURATION_FORMS: &str = "write a number and a unit (`ns`, `us`, `ms`, `s`, 
 
 fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> {
     let Value::Str(lit) = value else {
-        errors.on(value, format!("`{key}` takes a duration string: {DURATION_FORMS}, not {}", value.kind()));
+        errors.on(
+            value,
+            format!("`{key}` takes a duration string{}: {DURATION_FORMS}, not {}", or_off(key), value.kind()),
+        );
         return None;
     };
     match parse_duration(&lit.value()) {
-        None => {
+        Err(DurationError::Malformed) => {
             errors.at(lit.span(), format!("`{key}`: {:?} is not a duration: {DURATION_FORMS}", lit.value()));
             None
         }
-        Some(0) => {
-            errors.at(lit.span(), format!("`{key}` must be greater than 0: give a duration like \"30s\", or remove the key for the default"));
+        Err(DurationError::TooLong) => {
+            errors.at(
+                lit.span(),
+                format!(
+                    "`{key}`: {:?} is too long: a duration can be at most \"{MAX_DURATION_TEXT}\" (about 584 years)",
+                    lit.value()
+                ),
+            );
             None
         }
-        Some(nanos) => Some(nanos),
+        Ok(0) => {
+            let off = if OFF_KEYS.contains(&key) { ", write \"off\" to turn it off," } else { "" };
+            errors.at(
+                lit.span(),
+                format!("`{key}` must be greater than 0: give a duration like \"30s\"{off} or remove the key for the default"),
+            );
+            None
+        }
+        Ok(nanos) => Some(nanos),
     }
 }
+
+/// Why a duration string was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DurationError {
+    /// Not a number and a unit.
+    Malformed,
+    /// More nanoseconds than 64 bits hold.
+    TooLong,
+}
+
+/// The longest duration: `u64::MAX` nanoseconds, rounded down to hours.
+const MAX_DURATION_TEXT: &str = "5124095h";
 
 /// `"250ms"`, `"30s"`, `"1.5s"`, `"5m"`, `"1h"` as nanoseconds.
 ///
@@ -339,9 +388,10 @@ fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> 
 /// (`breaker_runtime::registry::file::parse_duration`): this crate depends on syn,
 /// quote and proc-macro2 only, and the runtime cannot be a dependency of its own macro.
 /// Both are tested on the same forms.
-pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+pub(crate) fn parse_duration(text: &str) -> Result<u64, DurationError> {
+    use DurationError::{Malformed, TooLong};
     let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or(Malformed)?;
     let (number, unit) = text.split_at(split);
     let scale: u64 = match unit.trim() {
         "ns" => 1,
@@ -350,24 +400,27 @@ pub(crate) fn parse_duration(text: &str) -> Option<u64> {
         "s" => 1_000_000_000,
         "m" => 60_000_000_000,
         "h" => 3_600_000_000_000,
-        _ => return None,
+        _ => return Err(Malformed),
     };
     if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
-        return None;
+        return Err(Malformed);
     }
-    match number.split_once('.') {
-        None => number.parse::<u64>().ok()?.checked_mul(scale),
-        Some((whole, fraction)) => {
-            if fraction.contains('.') {
-                return None;
-            }
-            let whole = whole.parse::<u64>().ok()?.checked_mul(scale)?;
-            let digits = u32::try_from(fraction.len()).ok()?;
-            let fraction_nanos =
-                fraction.parse::<u64>().ok()?.checked_mul(scale)? / 10u64.checked_pow(digits)?;
-            whole.checked_add(fraction_nanos)
-        }
+    // Digits only from here: a number that does not parse has too many of them.
+    let digits = |part: &str| part.parse::<u64>().map_err(|_| TooLong);
+    let (whole, fraction) = match number.split_once('.') {
+        None => (number, ""),
+        Some((_, fraction)) if fraction.contains('.') => return Err(Malformed),
+        Some((whole, fraction)) => (whole, fraction),
+    };
+    let mut nanos = digits(whole)?.checked_mul(scale).ok_or(TooLong)?;
+    if !fraction.is_empty() {
+        // Digits beyond the nanosecond say nothing: keep the first 18 (they fit in u64).
+        let kept = &fraction[..fraction.len().min(18)];
+        let places = 10u128.pow(u32::try_from(kept.len()).unwrap_or(18));
+        let part = u128::from(digits(kept)?) * u128::from(scale) / places;
+        nanos = nanos.checked_add(u64::try_from(part).map_err(|_| TooLong)?).ok_or(TooLong)?;
     }
+    Ok(nanos)
 }
 
 fn nanos(checked: &Checked, key: &str) -> Option<(u64, Span)> {
@@ -388,8 +441,24 @@ fn show(nanos: u64) -> String {
     format!("{:?}", std::time::Duration::from_nanos(nanos))
 }
 
+/// The span of `key`'s value if it is set to `"off"`.
+fn off(checked: &Checked, key: &str) -> Option<Span> {
+    match checked.settings.get(key) {
+        Some(&(Setting::Off, span)) => Some(span),
+        _ => None,
+    }
+}
+
+/// The span of `key`'s value if it is set to something other than `"off"`.
+fn on(checked: &Checked, key: &str) -> Option<Span> {
+    match checked.settings.get(key) {
+        Some(&(Setting::Off, _)) | None => None,
+        Some(&(_, span)) => Some(span),
+    }
+}
+
 /// Rules between keys, with the defaults for keys not given.
-fn check_combinations(c: &Checked, errors: &mut Errors) {
+fn check_combinations(c: &Checked, function: &syn::Ident, errors: &mut Errors) {
     if let Some((timeout, span)) = nanos(c, "timeout") {
         let (recovery, given) = match nanos(c, "recovery_timeout") {
             Some((r, _)) => (r, ""),
@@ -422,9 +491,20 @@ fn check_combinations(c: &Checked, errors: &mut Errors) {
             );
         }
     }
-    let rate_on = c.settings.contains_key("failure_rate") || window.is_some() || buckets.is_some();
+    // A window turns the failure-rate rule on, unless it is turned off.
+    let rate_on = off(c, "failure_rate").is_none()
+        && (on(c, "failure_rate").is_some() || window.is_some() || buckets.is_some());
+    let slow_on = on(c, "slow_call").is_some();
+    if let Some(span) = off(c, "threshold") {
+        if !rate_on && !slow_on {
+            errors.at(
+                span,
+                "`threshold = \"off\"` leaves the breaker no rule to open by: add `failure_rate` (or `window`) or `slow_call`, or keep a threshold",
+            );
+        }
+    }
     if let Some((_, span)) = count(c, "min_calls") {
-        if !rate_on && !c.settings.contains_key("slow_call") {
+        if !rate_on && !slow_on {
             errors.at(
                 span,
                 "`min_calls` applies to the window's rates: add `failure_rate` or `window`, or remove it",
@@ -441,23 +521,31 @@ fn check_combinations(c: &Checked, errors: &mut Errors) {
         }
         _ => {}
     }
-    if let (Some((_, span)), None) = (c.settings.get("slow_call_rate"), c.settings.get("slow_call")) {
+    if let (Some((_, span)), Some(_)) = (count(c, "queue"), off(c, "max_concurrent")) {
+        errors.at(span, "`queue` is the bulkhead's queue, and `max_concurrent = \"off\"` turns the bulkhead off: remove one of them");
+    }
+    if let (Some((_, span)), false) = (c.settings.get("slow_call_rate"), slow_on) {
         errors.at(*span, "`slow_call_rate` needs `slow_call`, the duration above which a call is slow: add `slow_call = \"2s\"` or remove it");
     }
-    if let Some((_, span)) = nanos(c, "fallback_timeout") {
+    let no_fallback = |key: &str| {
+        format!(
+            "`{key}` has no effect without `fallback`: add `fallback = f`, where `f` takes the parameters of `{function}` and returns its return type, or remove `{key}`"
+        )
+    };
+    if let Some(&(_, span)) = c.settings.get("fallback_timeout") {
         if c.fallbacks.is_empty() {
-            errors.at(span, "`fallback_timeout` has no effect without `fallback`: add `fallback = cached_quote` or remove it");
+            errors.at(span, no_fallback("fallback_timeout"));
         }
     }
     if let Some((_, span)) = count(c, "fallback_depth") {
         if c.fallbacks.is_empty() {
-            errors.at(span, "`fallback_depth` has no effect without `fallback`: add `fallback = cached_quote` or remove it");
+            errors.at(span, no_fallback("fallback_depth"));
         }
     }
 }
 
 /// Checks the function the attribute is put on.
-pub(crate) fn check_fn(item: &ItemFn, checked: &Checked, errors: &mut Errors) {
+pub(crate) fn check_fn(item: &Function, checked: &Checked, errors: &mut Errors) {
     let sig = &item.sig;
     if let Some(constness) = &sig.constness {
         errors.at(
@@ -559,14 +647,23 @@ mod tests {
 
     #[test]
     fn durations_in_every_accepted_form() {
-        assert_eq!(parse_duration("250ms"), Some(250_000_000));
-        assert_eq!(parse_duration("30s"), Some(30_000_000_000));
-        assert_eq!(parse_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(parse_duration("5m"), Some(300_000_000_000));
-        assert_eq!(parse_duration("1h"), Some(3_600_000_000_000));
-        assert_eq!(parse_duration("10 s"), Some(10_000_000_000));
+        assert_eq!(parse_duration("250ms"), Ok(250_000_000));
+        assert_eq!(parse_duration("30s"), Ok(30_000_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("5m"), Ok(300_000_000_000));
+        assert_eq!(parse_duration("1h"), Ok(3_600_000_000_000));
+        assert_eq!(parse_duration("10 s"), Ok(10_000_000_000));
+        assert_eq!(parse_duration("0.123456789123s"), Ok(123_456_789));
         for bad in ["10 parsecs", "s", "ten s", "1.2.3s", ".5s", "5", ""] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+            assert_eq!(parse_duration(bad), Err(DurationError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn durations_beyond_64_bits_of_nanoseconds_are_too_long_not_malformed() {
+        assert_eq!(parse_duration(MAX_DURATION_TEXT), Ok(5_124_095 * 3_600_000_000_000));
+        for long in ["5124096h", "99999999999999h", "99999999999999999999999s", "18446744073.8s"] {
+            assert_eq!(parse_duration(long), Err(DurationError::TooLong), "{long}");
         }
     }
 

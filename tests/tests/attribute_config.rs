@@ -256,3 +256,42 @@ fn the_runtime_refuses_the_first_values_past_the_macros_limits() {
     past.failure_rate = Some(1.0 + f64::EPSILON);
     assert_eq!(field(past), "failure_rate");
 }
+
+#[circuit_breaker(
+    service = "config-off",
+    threshold = "off",
+    window = "20s",
+    timeout = "off",
+    max_concurrent = "off",
+    slow_call = "off",
+    fallback = off_fallback,
+    fallback_timeout = "off",
+)]
+async fn everything_off() -> Result<(), ApiError> {
+    Ok(())
+}
+
+fn off_fallback() -> Result<(), ApiError> {
+    Ok(())
+}
+
+#[circuit_breaker(service = "config-off-rate", failure_rate = "off", window = "20s", slow_call = "1s")]
+async fn rate_off() -> Result<(), ApiError> {
+    Ok(())
+}
+
+#[test]
+fn off_in_the_attribute_turns_rules_and_policies_off_as_in_the_file() {
+    let c = breaker("config-off").config();
+    assert_eq!(c.threshold, None, "no consecutive-failure rule");
+    assert_eq!(c.failure_rate, Some(defaults::FAILURE_RATE), "the window's rate rule opens it");
+    assert_eq!((c.timeout, c.max_concurrent, c.slow_call, c.fallback_timeout), (None, None, None, None));
+    let c = breaker("config-off-rate").config();
+    assert_eq!((c.failure_rate, c.slow_call), (None, Some(secs(1))), "a window for the slow-call rate only");
+    assert_eq!(c.threshold, Some(defaults::THRESHOLD));
+    let report = registry().config_of("config-off").unwrap();
+    let timeout = report.values.iter().find(|(key, _, _)| *key == "timeout").unwrap();
+    assert_eq!(timeout.1, "off");
+    assert!(timeout.2.to_string().starts_with("attribute at "), "{}", timeout.2);
+    let _ = (everything_off(), rate_off());
+}

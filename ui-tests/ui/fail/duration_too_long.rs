@@ -1,0 +1,8 @@
+use breaker_runtime::{Error, circuit_breaker};
+
+#[circuit_breaker(service = "ui", recovery_timeout = "99999999999999h")]
+async fn fetch(id: u64) -> Result<u64, Error> {
+    Ok(id)
+}
+
+fn main() {}
