@@ -4,31 +4,36 @@
 //! other).
 //!
 //! Its checks report a mistake once, at the user's token: each is a function whose
-//! bound carries a `#[diagnostic::on_unimplemented]` text, and the types the rest of
-//! the expansion uses ([`Classifier`], [`Kept`], [`Answer`]) have no bound of their
-//! own, so a failed check does not fail again elsewhere.
+//! bound carries a `#[diagnostic::on_unimplemented]` text, called in a closure (or a
+//! statement) the attribute writes at that token; the rest of the expansion uses only
+//! those closures' types, whose `Fn` impls need nothing, and types that have no bound
+//! of their own ([`Classifier`], [`Kept`], [`Guarded`]), so a failed check does not
+//! fail again elsewhere. In particular nothing reached through an `.await` may depend
+//! on the user's types being right: rustc cannot merge an error raised at an `.await`
+//! (a desugaring) with the same error reported at a token, so it would show twice.
 
 pub use core::time::Duration;
 pub use inventory;
 
-pub use crate::breaker::{Call, CircuitBreaker};
+pub use crate::breaker::CircuitBreaker;
 pub use crate::classify::{DefaultClassifier, Outcome};
-pub use crate::policy::fallback::{Cause, NoFallback, or_else};
+pub use crate::policy::fallback::{Cause, NoFallback, OrElse};
 pub use crate::registry::{CallSite, ConfigLayer, Definition, Off};
-
-/// The settings an attribute turns off (`timeout = "off"`), as a constant.
-pub const fn off(keys: &[&str]) -> Off {
-    Off::of(keys)
-}
 
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::breaker::{Attempt, Convert, protect_with_fallback};
 use crate::classify::Classify;
 use crate::error::Error;
-use crate::policy::fallback::Fallback;
+use crate::policy::fallback::{Attempts, Fallback, sealed};
+
+/// The settings an attribute turns off (`timeout = "off"`), as a constant.
+pub const fn off(keys: &[&str]) -> Off {
+    Off::of(keys)
+}
 
 /// The `Ok` and `Err` types of a `Result`, however it is spelled (`io::Result<T>`,
 /// `anyhow::Result<T>`, an alias of one's own).
@@ -65,117 +70,279 @@ impl<T, E> ResultType for Result<T, E> {
 pub type ErrOf<R> = <R as ResultType>::Err;
 
 /// An error type a rejection can be returned in.
+///
+/// The text holds for any type: one of the user's own (which can be given the `From`)
+/// and one of another crate (which cannot: the orphan rule), so it offers the wrapper.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot carry a circuit-breaker rejection",
-    label = "this error type needs `impl From<breaker_runtime::Error>`",
+    label = "this error type needs `From<breaker_runtime::Error>`",
     note = "a protected function returns its breaker's rejections (open circuit, timeout, full bulkhead) in its own error type",
-    note = "add `impl From<breaker_runtime::Error> for {Self}`, or return `Result<T, breaker_runtime::Error>`, `std::io::Result<T>` or `anyhow::Result<T>`"
+    note = "if `{Self}` is defined in this crate, add `impl From<breaker_runtime::Error> for {Self}`; if it is another crate's, return an error type of your own that wraps both, like `enum AppError {{ Breaker(breaker_runtime::Error), Service({Self}) }}` with `impl From<breaker_runtime::Error> for AppError`",
+    note = "or return `Result<T, breaker_runtime::Error>`, `std::io::Result<T>` or `anyhow::Result<T>`"
 )]
 pub trait CarriesRejection: From<Error> {}
 
 impl<E: From<Error>> CarriesRejection for E {}
 
-/// Checks that the protected function returns a `Result`. The attribute calls it with
-/// the span of the return type, so the error is reported there; it does nothing.
+/// [`CarriesRejection`] for an error type the attribute sees is not the user's (`String`,
+/// `&str`, `std::fmt::Error`, ...): it cannot be given the `From`, so the text offers
+/// only the wrapper. `do_not_recommend` drops rustc's own list of the type's `From`
+/// impls (`String: From<&str>`, ...), which does not help here.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot carry a circuit-breaker rejection",
+    label = "this error type has no `From<breaker_runtime::Error>`, and it cannot be given one: it is not defined in this crate",
+    note = "a protected function returns its breaker's rejections (open circuit, timeout, full bulkhead) in its own error type",
+    note = "return an error type of your own that wraps both, like `enum AppError {{ Breaker(breaker_runtime::Error), Service({Self}) }}` with `impl From<breaker_runtime::Error> for AppError`",
+    note = "or return `Result<T, breaker_runtime::Error>`, `std::io::Result<T>`, `anyhow::Result<T>` or `Result<T, Box<dyn std::error::Error + Send + Sync>>`"
+)]
+pub trait ForeignCarriesRejection: From<Error> {}
+
+#[diagnostic::do_not_recommend]
+impl<E: From<Error>> ForeignCarriesRejection for E {}
+
+/// The protected function's result as a plain `Result`. The attribute calls it in a
+/// closure written at the return type, so a return type that is not a `Result` is
+/// reported there, once; the closure (whose `Fn` impl needs nothing) is what the rest
+/// of the expansion uses.
 #[inline(always)]
-pub fn returns_result<R: ResultType>() {}
+pub fn returns_result<R: ResultType>(result: R) -> Result<R::Ok, R::Err> {
+    result.into_result()
+}
 
-/// Checks that the protected function's error type can carry a rejection. The
-/// attribute calls it with the span of the error type, so the error is reported there
-/// (and names the missing `From`); it does nothing.
+/// The plain `Result` as the protected function's return type, at the return type.
 #[inline(always)]
-pub fn carries_rejection<E: CarriesRejection>() {}
+pub fn from_result<R: ResultType>(result: Result<R::Ok, R::Err>) -> R {
+    R::from_result(result)
+}
 
-/// The protected body's future, its output seen as a plain `Result`.
-pub struct AsResult<F>(F);
+/// A rejection in the protected function's error type. The attribute calls it in a
+/// closure written at the error type, so an error type without `From<Error>` is
+/// reported there, once.
+#[inline(always)]
+pub fn carries_rejection<E: CarriesRejection>(error: Error) -> E {
+    E::from(error)
+}
 
-impl<F: Future> Future for AsResult<F>
-where
-    F::Output: ResultType,
-{
-    type Output = Result<<F::Output as ResultType>::Ok, <F::Output as ResultType>::Err>;
+/// [`carries_rejection`] for an error type that is not the user's.
+#[inline(always)]
+pub fn foreign_carries_rejection<E: ForeignCarriesRejection>(error: Error) -> E {
+    E::from(error)
+}
 
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: the field is structurally pinned: `AsResult` never moves it and has no
-        // `Drop`.
-        unsafe { self.map_unchecked_mut(|s| &mut s.0) }.poll(cx).map(ResultType::into_result)
+pin_project_lite::pin_project! {
+    /// The protected body's future, its output made a plain `Result` by `into` (the
+    /// attribute's closure).
+    pub struct AsResult<F, P> {
+        #[pin]
+        body: F,
+        into: P,
     }
 }
 
-/// A protected call's future, its output the function's own return type `R` (a
-/// `Result` under whatever name the function gives it).
-#[must_use = "futures do nothing unless polled"]
-pub struct Protected<F, R>(F, PhantomData<fn() -> R>);
-
-impl<F, R> Future for Protected<F, R>
-where
-    F: Future<Output = Result<R::Ok, R::Err>>,
-    R: ResultType,
-{
-    type Output = R;
+impl<F: Future, P: Fn(F::Output) -> O, O> Future for AsResult<F, P> {
+    type Output = O;
 
     #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        // SAFETY: the field is structurally pinned: `Protected` never moves it and has no
-        // `Drop`.
-        unsafe { self.map_unchecked_mut(|s| &mut s.0) }.poll(cx).map(R::from_result)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<O> {
+        let this = self.project();
+        match this.body.poll(cx) {
+            Poll::Ready(output) => Poll::Ready((this.into)(output)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of a protected call without fallback, as the attribute builds it: its
+    /// `Future` impl needs nothing of the function's types but the closures the
+    /// attribute wrote (and checked) at them.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Guarded<'a, F, C, Q> {
+        #[pin]
+        attempt: Attempt<'a, F, C, Convert<Q>>,
+    }
+}
+
+impl<T, E, F, C, Q> Future for Guarded<'_, F, C, Q>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    Q: Fn(Error) -> E,
+{
+    type Output = Result<T, E>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        self.project().attempt.poll(cx)
     }
 }
 
 /// A protected call without fallback: what the attribute expands to.
 ///
-/// The attribute spans the call at the user's error type, like its
-/// [`carries_rejection`] check, so an error type without `From<Error>` is reported once.
+/// Nothing here is bounded by the user's types: what could be wrong with them is
+/// checked where `into` and `reject` are written, so the `.await` of the result
+/// (where rustc cannot merge an error with one reported elsewhere) never fails.
 #[inline(always)]
-pub fn call<R, F, C>(
+pub fn call<T, E, F, C, P, Q>(
     breaker: &'static CircuitBreaker,
     classify: C,
     body: F,
-) -> Protected<Call<'static, AsResult<F>, C>, R>
+    into: P,
+    reject: Q,
+) -> Guarded<'static, AsResult<F, P>, C, Q>
 where
-    R: ResultType,
-    R::Err: From<Error>,
-    F: Future<Output = R>,
-    C: Classify<R::Ok, R::Err>,
+    F: Future,
+    P: Fn(F::Output) -> Result<T, E>,
+    Q: Fn(Error) -> E,
 {
-    Protected(breaker.call_with(classify, AsResult(body)), PhantomData)
+    Guarded { attempt: Attempt::new(&breaker.inner, AsResult { body, into }, classify, Convert(reject)) }
 }
 
-/// A protected call with a fallback chain: what the attribute expands to.
-///
-/// The chain's links capture the arguments they need by reference (see [`link`]), so
-/// the state handed to the chain is `()`.
-pub async fn call_with_fallback<R, F, C, B>(
+/// A protected call with a fallback chain: what the attribute expands to. Its bounds
+/// hold for any closures the attribute writes, so its `.await` never fails either.
+pub async fn call_with_fallback<T, E, F, C, P, Q, B>(
     breaker: &'static CircuitBreaker,
     classify: C,
     body: F,
+    into: P,
+    reject: Q,
     fallback: B,
-) -> R
+) -> Result<T, E>
 where
-    R: ResultType,
-    R::Err: From<Error>,
-    F: Future<Output = R>,
-    C: Classify<R::Ok, R::Err>,
-    B: Fallback<R::Ok, R::Err>,
+    F: Future,
+    P: Fn(F::Output) -> Result<T, E>,
+    Q: Fn(Error) -> E,
+    C: Classify<T, E>,
+    B: Fallback<T, E>,
 {
-    R::from_result(breaker.call_with_fallback_state(classify, AsResult(body), (), fallback).await)
+    protect_with_fallback(&breaker.inner, classify, AsResult { body, into }, fallback, reject).await
 }
 
-/// One fallback of the chain: a closure that calls the user's fallback with copies of
-/// the arguments. It fixes the closure's argument type (`&Cause<E>`, for any lifetime).
-///
-/// The closure borrows the arguments instead of receiving them as a state parameter
-/// `&S`: a closure signature that names the arguments' lifetimes makes the protected
-/// future fail rustc's `Send` check ("implementation of `FnOnce` is not general
-/// enough") even when every argument is `Send`.
+/// `first`, then `next` if it fails: the links of a chain, in order.
 #[inline(always)]
-pub fn link<E, F, A>(fallback: F) -> F
-where
-    F: FnOnce(&Cause<E>) -> A,
-{
-    fallback
+pub fn or_else<A, B>(first: A, next: B) -> OrElse<A, B> {
+    crate::policy::fallback::or_else(first, next)
 }
+
+/// One link of the attribute's fallback chain (see [`link`]): an async closure that may
+/// borrow the cause while it runs, its answer made the chain's `Result` by `into`. Its
+/// `Fallback` impl needs nothing but the closures' own signatures, so a link never fails
+/// a bound where the chain is awaited.
+pub struct Lent<F, P, R> {
+    fallback: F,
+    into: P,
+    answer: PhantomData<fn() -> R>,
+}
+
+impl<T, E, F, P, R> sealed::Run<T, E> for Lent<F, P, R>
+where
+    F: AsyncFnOnce(&Cause<E>) -> R,
+    P: Fn(R) -> Result<T, E>,
+{
+    const LEN: usize = 1;
+
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
+        attempts.one(self.fallback, self.into)
+    }
+}
+
+/// One link of the fallback chain: an async closure that reaches the kept arguments
+/// through a reference it captures, borrows the cause, and calls one fallback through
+/// its check; its answer (the function's return type) is made a plain `Result` by
+/// `into`, the closure checked at the return type.
+///
+/// The cause's type is taken from `reject` (whose return type the compiler knows,
+/// `ErrOf<R>` normalized), not written by the attribute: for a return type that is not
+/// a `Result`, `ErrOf<R>` written at the fallback would fail again there.
+#[inline(always)]
+pub fn link<E, R, Q, P, F>(_: &Q, into: P, fallback: F) -> Lent<F, P, R>
+where
+    Q: Fn(Error) -> E,
+    F: AsyncFnOnce(&Cause<E>) -> R,
+{
+    Lent { fallback, into, answer: PhantomData }
+}
+
+/// Marks a fallback that returns the function's return type at once (`fn`).
+pub struct ReturnsAnswer;
+/// Marks a fallback that returns a future of it (`async fn`).
+pub struct ReturnsFuture;
+/// Marks an `fn` fallback whose last parameter is the `&Cause<E>`.
+pub struct ReturnsAnswerGivenCause;
+/// Marks an `async fn` fallback whose last parameter is the `&Cause<E>`.
+pub struct ReturnsFutureGivenCause;
+
+/// A function that can be the fallback of a protected function taking the arguments
+/// `A` (a tuple) and returning `R`: `fn(A..) -> R`, `async fn(A..) -> R`, or either with
+/// a last parameter `&Cause<E>`. `M` tells which (inferred: exactly one impl applies).
+///
+/// No `on_unimplemented` here: the attribute declares, next to each fallback, a trait
+/// with this one as its only impl's bound, whose message names the functions.
+pub trait FallbackFn<A, R, E, M>: Sized {
+    /// Calls `fallback` (at once if it is sync). The arguments and the cause come
+    /// first, so that a call infers `A` and `E` from them, not from the fallback's own
+    /// parameters (which would make a wrong fallback a type mismatch at the call).
+    fn call_fallback(args: A, cause: &Cause<E>, fallback: Self) -> impl Future<Output = R>;
+}
+
+macro_rules! fallback_fn {
+    ($($a:ident $v:ident),*) => {
+        impl<F, R, E, $($a),*> FallbackFn<($($a,)*), R, E, ReturnsAnswer> for F
+        where
+            F: FnOnce($($a),*) -> R,
+        {
+            #[inline(always)]
+            #[allow(clippy::unused_unit)]
+            fn call_fallback(($($v,)*): ($($a,)*), _: &Cause<E>, fallback: F) -> impl Future<Output = R> {
+                core::future::ready(fallback($($v),*))
+            }
+        }
+
+        impl<F, R, E, $($a),*> FallbackFn<($($a,)*), R, E, ReturnsFuture> for F
+        where
+            F: AsyncFnOnce($($a),*) -> R,
+        {
+            #[inline(always)]
+            fn call_fallback(($($v,)*): ($($a,)*), _: &Cause<E>, fallback: F) -> impl Future<Output = R> {
+                fallback($($v),*)
+            }
+        }
+
+        impl<F, R, E, $($a),*> FallbackFn<($($a,)*), R, E, ReturnsAnswerGivenCause> for F
+        where
+            F: FnOnce($($a,)* &Cause<E>) -> R,
+        {
+            #[inline(always)]
+            fn call_fallback(($($v,)*): ($($a,)*), cause: &Cause<E>, fallback: F) -> impl Future<Output = R> {
+                core::future::ready(fallback($($v,)* cause))
+            }
+        }
+
+        impl<F, R, E, $($a),*> FallbackFn<($($a,)*), R, E, ReturnsFutureGivenCause> for F
+        where
+            F: AsyncFnOnce($($a,)* &Cause<E>) -> R,
+        {
+            #[inline(always)]
+            fn call_fallback(($($v,)*): ($($a,)*), cause: &Cause<E>, fallback: F) -> impl Future<Output = R> {
+                fallback($($v,)* cause)
+            }
+        }
+    };
+}
+
+fallback_fn!();
+fallback_fn!(A1 a1);
+fallback_fn!(A1 a1, A2 a2);
+fallback_fn!(A1 a1, A2 a2, A3 a3);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11);
+fallback_fn!(A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7, A8 a8, A9 a9, A10 a10, A11 a11, A12 a12);
 
 /// An argument that must still be there for the fallback after the attempt.
 #[diagnostic::on_unimplemented(
@@ -251,9 +418,10 @@ pub struct Classifier<F, E> {
     outcome: fn(&F, &E) -> Outcome,
 }
 
-/// The classifier `f` of the errors of type `E`.
+/// The classifier `f` of the errors of type `E`, the error type of `reject` (so the
+/// attribute need not write the type, which may be unknown: see [`link`]).
 #[inline(always)]
-pub fn classifier<E, F: ClassifyErrors<E>>(f: F) -> Classifier<F, E> {
+pub fn classifier<E, Q: Fn(Error) -> E, F: ClassifyErrors<E>>(_: &Q, f: F) -> Classifier<F, E> {
     Classifier { classify: f, outcome: <F as ClassifyErrors<E>>::outcome }
 }
 
@@ -265,73 +433,4 @@ impl<T, E, F> Classify<T, E> for Classifier<F, E> {
             Err(error) => (self.outcome)(&self.classify, error),
         }
     }
-}
-
-/// Marks a fallback returning a `Result` at once.
-pub struct Sync;
-/// Marks a fallback returning a future.
-pub struct Async;
-
-/// What a fallback returns: the function's `Result`, or a future of it.
-#[diagnostic::on_unimplemented(
-    message = "a fallback must return the protected function's `Result`, or a future of it; this one returns `{Self}`",
-    label = "the fallback's return type does not match the protected function's `{R}`"
-)]
-pub trait IntoAnswer<R, M>: Sized {
-    /// Polls the answer in `slot` (taken out of it once it is ready).
-    fn poll_answer(slot: Pin<&mut Option<Self>>, cx: &mut Context<'_>) -> Poll<R>;
-}
-
-impl<T, E> IntoAnswer<Result<T, E>, Sync> for Result<T, E> {
-    #[inline]
-    fn poll_answer(slot: Pin<&mut Option<Self>>, _: &mut Context<'_>) -> Poll<Result<T, E>> {
-        // SAFETY: a sync answer (a `Result`) is not pinned structurally: nothing ever
-        // gets a pinned reference to it, so moving it out of its slot is allowed (the
-        // slot is pinned only because async answers share this signature).
-        match unsafe { slot.get_unchecked_mut() }.take() {
-            Some(answer) => Poll::Ready(answer),
-            None => panic!("a fallback's answer was polled after it completed"),
-        }
-    }
-}
-
-impl<T, E, F: Future<Output = Result<T, E>>> IntoAnswer<Result<T, E>, Async> for F {
-    #[inline]
-    fn poll_answer(slot: Pin<&mut Option<Self>>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
-        // SAFETY: an async answer is pinned structurally: it is never moved out of the
-        // slot, and `Answer` has no `Drop`.
-        match unsafe { slot.get_unchecked_mut() } {
-            Some(future) => unsafe { Pin::new_unchecked(future) }.poll(cx),
-            None => panic!("a fallback's answer was polled after it completed"),
-        }
-    }
-}
-
-/// A fallback's answer, sync or async, as a future of the protected function's
-/// return type `R`.
-///
-/// Its `Future` impl has no bound (the poll function is chosen in [`answer`], where
-/// [`IntoAnswer`] is checked), so a fallback of the wrong type is reported once, at
-/// its path, and not again where the chain is used.
-pub struct Answer<A, R> {
-    answer: Option<A>,
-    poll: fn(Pin<&mut Option<A>>, &mut Context<'_>) -> Poll<R>,
-}
-
-impl<A, R> Future for Answer<A, R> {
-    type Output = R;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
-        // SAFETY: `answer` is pinned structurally (never moved out of a pinned `Answer`;
-        // `Answer` has no `Drop`); `poll` is plain data.
-        let this = unsafe { self.get_unchecked_mut() };
-        (this.poll)(unsafe { Pin::new_unchecked(&mut this.answer) }, cx)
-    }
-}
-
-/// A fallback's answer, sync or async, as a future.
-#[inline]
-pub fn answer<R, M, A: IntoAnswer<R, M>>(answer: A) -> Answer<A, R> {
-    Answer { answer: Some(answer), poll: <A as IntoAnswer<R, M>>::poll_answer }
 }

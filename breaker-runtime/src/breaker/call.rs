@@ -84,6 +84,29 @@ impl<T, E: From<Error>> Finish<T, E> for Direct {
     }
 }
 
+/// Ends an attempt with the caller's answer, the breaker's errors turned into the
+/// caller's error type by `reject` (the attribute's closure, checked where the
+/// attribute writes it, so its use here cannot fail).
+pub(crate) struct Convert<Q>(pub(crate) Q);
+
+impl<T, E, Q: Fn(Error) -> E> Finish<T, E> for Convert<Q> {
+    type Output = Result<T, E>;
+    const NEEDS_POLICY: bool = false;
+
+    #[inline(always)]
+    fn admitted(&mut self, _: &CallPolicy) {}
+
+    #[inline(always)]
+    fn answered(&mut self, result: Result<T, E>, _: Outcome) -> Result<T, E> {
+        result
+    }
+
+    #[inline(always)]
+    fn stopped(&mut self, cause: Cause<E>) -> Result<T, E> {
+        Err(cause.into_error_with(&self.0))
+    }
+}
+
 /// How an attempt ended, for the fallback chain.
 pub(crate) enum Attempted<T, E> {
     Answered(Result<T, E>),
@@ -216,7 +239,6 @@ where
     F: Future<Output = Result<T, E>>,
     C: Classify<T, E>,
     D: Finish<T, E>,
-    E: From<Error>,
 {
     type Output = D::Output;
 
@@ -476,37 +498,37 @@ impl CircuitBreaker {
         C: Classify<T, E>,
         B: Fallback<T, E>,
     {
-        self.call_with_fallback_state(classify, call, (), fallback).await
+        protect_with_fallback(&self.inner, classify, call, fallback, E::from).await
     }
+}
 
-    /// [`call_with_fallback`](Self::call_with_fallback), with `state` handed to every
-    /// fallback (the attribute passes the protected function's arguments this way).
-    #[doc(hidden)]
-    pub async fn call_with_fallback_state<T, E, C, F, S, B>(
-        &self,
-        classify: C,
-        call: F,
-        state: S,
-        fallback: B,
-    ) -> Result<T, E>
-    where
-        F: Future<Output = Result<T, E>>,
-        E: From<Error>,
-        C: Classify<T, E>,
-        B: Fallback<T, E, S>,
-    {
-        // The attempt (and with it the protected body) lives only in this block: a body
-        // cut by its timeout is dropped, releasing whatever it holds, before the first
-        // fallback starts.
-        let (attempted, policy) = {
-            let finish = ToFallback { policy: FallbackPolicy::default() };
-            let mut attempt = pin!(Attempt::new(&self.inner, call, classify, finish));
-            let attempted = attempt.as_mut().await;
-            (attempted, attempt.as_mut().project().finish.policy)
-        };
-        match attempted {
-            Attempted::Answered(result) => result,
-            Attempted::Stopped(cause) => self.inner.fall_back(fallback, cause, state, policy).await,
-        }
+/// A protected call with a fallback chain, the breaker's errors turned into the
+/// caller's by `reject`: [`CircuitBreaker::call_with_fallback`], and the attribute's
+/// expansion (which passes a `reject` it has checked, so no bound on `E` is needed).
+pub(crate) async fn protect_with_fallback<T, E, C, F, B, Q>(
+    inner: &Inner,
+    classify: C,
+    call: F,
+    fallback: B,
+    reject: Q,
+) -> Result<T, E>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    B: Fallback<T, E>,
+    Q: Fn(Error) -> E,
+{
+    // The attempt (and with it the protected body) lives only in this block: a body
+    // cut by its timeout is dropped, releasing whatever it holds, before the first
+    // fallback starts.
+    let (attempted, policy) = {
+        let finish = ToFallback { policy: FallbackPolicy::default() };
+        let mut attempt = pin!(Attempt::new(inner, call, classify, finish));
+        let attempted = attempt.as_mut().await;
+        (attempted, attempt.as_mut().project().finish.policy)
+    };
+    match attempted {
+        Attempted::Answered(result) => result,
+        Attempted::Stopped(cause) => inner.fall_back(fallback, cause, policy, reject).await,
     }
 }

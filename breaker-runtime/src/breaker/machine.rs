@@ -21,12 +21,12 @@ use crate::observe::{
 };
 use crate::sync::{Ordering, lock};
 
+use super::Inner;
 use super::clock::Instant;
 use super::config::Config;
 use super::permit::{Kind, Ticket};
 use super::state::{STATE_BITS, STATE_MASK, State, pack, short, unpack};
 use super::window::{Sample, Verdict};
-use super::Inner;
 
 pub(crate) const FIRST_GENERATION: u64 = 0;
 
@@ -170,7 +170,10 @@ impl Inner {
         let now = self.clock.recent();
         let deadline = self.recovery_deadline();
         if now.as_nanos() < deadline {
-            return Err(Rejected { kind: RejectionKind::Open, retry_after_nanos: self.retry_after(deadline, now) });
+            return Err(Rejected {
+                kind: RejectionKind::Open,
+                retry_after_nanos: self.retry_after(deadline, now),
+            });
         }
         self.to_half_open(generation, now);
         Ok(())

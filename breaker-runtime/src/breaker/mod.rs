@@ -27,7 +27,7 @@ pub use permit::Permit;
 pub use state::State;
 
 pub use call::Call;
-pub(crate) use call::FallbackPolicy;
+pub(crate) use call::{Attempt, Convert, FallbackPolicy, protect_with_fallback};
 pub(crate) use clock::ClockRef;
 #[cfg(test)]
 pub(crate) use settings::CallPolicy;
@@ -261,4 +261,3 @@ impl fmt::Debug for CircuitBreaker {
             .finish()
     }
 }
-

@@ -5,10 +5,11 @@
 //! fallback that (directly or not) calls back into protected functions cannot recurse
 //! without end: past `fallback_depth` nested fallbacks,
 //! [`Error::FallbackDepthExceeded`] is returned instead. Work a fallback hands to
-//! another task carries the count only if it is told to ([`Depth::scope`]). A panicking fallback is caught and skipped. With
-//! `fallback_timeout`, the whole chain has that long; each fallback gets an equal share
-//! of what is left when it starts. If every fallback fails, the caller gets the
-//! original error, and each fallback's error is logged.
+//! another task carries the count only if it is told to ([`Depth::scope`]). A
+//! panicking fallback is caught and skipped. With `fallback_timeout`, the whole chain
+//! has that long; each fallback gets an equal share of what is left when it starts. If
+//! every fallback fails, the caller gets the original error, and each fallback's error
+//! is logged.
 //!
 //! ```
 //! use breaker_runtime::{CircuitBreaker, Config, DefaultClassifier, Error, fallback};
@@ -126,86 +127,74 @@ impl<E> Cause<E> {
     }
 }
 
-impl<E: From<Error>> Cause<E> {
-    /// The error the caller gets when no fallback answers.
-    pub fn into_error(self) -> E {
+impl<E> Cause<E> {
+    /// The error the caller gets when no fallback answers, the breaker's own errors
+    /// turned into `E` by `reject`.
+    #[inline(always)]
+    pub(crate) fn into_error_with(self, reject: impl FnOnce(Error) -> E) -> E {
         match self {
-            Cause::Rejected(e) | Cause::TimedOut(e) => E::from(e),
+            Cause::Rejected(e) | Cause::TimedOut(e) => reject(e),
             Cause::Failed(e) => e,
         }
     }
 }
 
-/// A fallback, or a chain of them.
-///
-/// Implemented for any `FnOnce(&Cause<E>) -> impl Future<Output = Result<T, E>>`, for
-/// [`Chain`], and for [`NoFallback`]. Build chains with [`chain`]. `S` is state the
-/// caller hands every fallback (the protected function's arguments, for the
-/// attribute); plain closures ignore it.
-pub trait Fallback<T, E, S = ()> {
-    /// How many fallbacks the chain holds.
-    #[doc(hidden)]
-    const LEN: usize;
+impl<E: From<Error>> Cause<E> {
+    /// The error the caller gets when no fallback answers.
+    pub fn into_error(self) -> E {
+        self.into_error_with(E::from)
+    }
+}
 
-    /// Tries the chain in order; `Some` with the first `Ok` answer.
-    #[doc(hidden)]
-    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>>;
+/// A fallback, or a chain of them: any `FnOnce(&Cause<E>) -> impl Future<Output =
+/// Result<T, E>>`, a [`Chain`] built with [`chain`], or [`NoFallback`].
+///
+/// The trait is sealed: those are the fallbacks there are.
+pub trait Fallback<T, E>: sealed::Run<T, E> {}
+
+impl<T, E, X: sealed::Run<T, E>> Fallback<T, E> for X {}
+
+pub(crate) mod sealed {
+    use super::Attempts;
+    use std::future::Future;
+
+    /// How a fallback (or a chain) runs: the part of [`Fallback`](super::Fallback) the
+    /// crate keeps to itself.
+    pub trait Run<T, E> {
+        /// How many fallbacks the chain holds.
+        const LEN: usize;
+
+        /// Tries the chain in order; `Some` with the first `Ok` answer.
+        fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>>;
+    }
 }
 
 /// No fallback: the caller gets the error.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoFallback;
 
-impl<T, E, S> Fallback<T, E, S> for NoFallback {
+impl<T, E> sealed::Run<T, E> for NoFallback {
     const LEN: usize = 0;
 
-    async fn attempt(self, _: &mut Attempts<'_, E, S>) -> Option<T> {
+    async fn attempt(self, _: &mut Attempts<'_, E>) -> Option<T> {
         None
     }
 }
 
-impl<T, E, S, F, Fut> Fallback<T, E, S> for F
+impl<T, E, F, Fut> sealed::Run<T, E> for F
 where
     F: FnOnce(&Cause<E>) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
     const LEN: usize = 1;
 
-    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
-        attempts.one(|cause, _| self(cause))
-    }
-}
-
-/// A fallback that also reads the caller's state `S`.
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug)]
-pub struct WithState<F>(F);
-
-/// A fallback that reads the caller's state (the protected function's arguments).
-#[doc(hidden)]
-pub fn with_state<T, E, S, F, Fut>(fallback: F) -> WithState<F>
-where
-    F: FnOnce(&Cause<E>, &S) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    WithState(fallback)
-}
-
-impl<T, E, S, F, Fut> Fallback<T, E, S> for WithState<F>
-where
-    F: FnOnce(&Cause<E>, &S) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-{
-    const LEN: usize = 1;
-
-    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
-        attempts.one(self.0)
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
+        attempts.one(async move |cause: &Cause<E>| self(cause).await, std::convert::identity)
     }
 }
 
 /// `first`, then `next` if it fails.
-#[doc(hidden)]
-pub fn or_else<A, B>(first: A, next: B) -> OrElse<A, B> {
+pub(crate) fn or_else<A, B>(first: A, next: B) -> OrElse<A, B> {
     OrElse(first, next)
 }
 
@@ -214,7 +203,6 @@ pub fn or_else<A, B>(first: A, next: B) -> OrElse<A, B> {
 pub struct Chain<A>(A);
 
 /// Two fallbacks, the second tried if the first fails.
-#[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct OrElse<A, B>(A, B);
 
@@ -238,18 +226,18 @@ impl<A> Chain<A> {
     }
 }
 
-impl<T, E, S, A: Fallback<T, E, S>> Fallback<T, E, S> for Chain<A> {
+impl<T, E, A: sealed::Run<T, E>> sealed::Run<T, E> for Chain<A> {
     const LEN: usize = A::LEN;
 
-    fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> impl Future<Output = Option<T>> {
+    fn attempt(self, attempts: &mut Attempts<'_, E>) -> impl Future<Output = Option<T>> {
         self.0.attempt(attempts)
     }
 }
 
-impl<T, E, S, A: Fallback<T, E, S>, B: Fallback<T, E, S>> Fallback<T, E, S> for OrElse<A, B> {
+impl<T, E, A: sealed::Run<T, E>, B: sealed::Run<T, E>> sealed::Run<T, E> for OrElse<A, B> {
     const LEN: usize = A::LEN + B::LEN;
 
-    async fn attempt(self, attempts: &mut Attempts<'_, E, S>) -> Option<T> {
+    async fn attempt(self, attempts: &mut Attempts<'_, E>) -> Option<T> {
         if let Some(answer) = self.0.attempt(attempts).await {
             return Some(answer);
         }
@@ -258,22 +246,22 @@ impl<T, E, S, A: Fallback<T, E, S>, B: Fallback<T, E, S>> Fallback<T, E, S> for 
 }
 
 /// The state of one run of a chain.
-#[doc(hidden)]
-pub struct Attempts<'a, E, S = ()> {
+pub struct Attempts<'a, E> {
     inner: &'a Inner,
     cause: Cause<E>,
-    state: S,
     depth: u32,
     deadline: Option<tokio::time::Instant>,
     remaining: usize,
     index: usize,
 }
 
-impl<E, S> Attempts<'_, E, S> {
-    async fn one<T, F, Fut>(&mut self, fallback: F) -> Option<T>
+impl<E> Attempts<'_, E> {
+    /// Runs one fallback: `fallback` is called with the cause (it may borrow it for as
+    /// long as its future runs), and its answer made a `Result` by `into`.
+    pub(crate) async fn one<T, R, F, P>(&mut self, fallback: F, into: P) -> Option<T>
     where
-        F: FnOnce(&Cause<E>, &S) -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        F: AsyncFnOnce(&Cause<E>) -> R,
+        P: FnOnce(R) -> Result<T, E>,
     {
         let (service, index) = (self.inner.service, self.index);
         let share = self.deadline.map(|deadline| {
@@ -282,8 +270,8 @@ impl<E, S> Attempts<'_, E, S> {
         });
         self.index += 1;
         self.remaining = self.remaining.saturating_sub(1);
-        let (cause, state) = (&self.cause, &self.state);
-        let Ok(future) = catch_unwind(AssertUnwindSafe(|| fallback(cause, state))) else {
+        let cause = &self.cause;
+        let Ok(future) = catch_unwind(AssertUnwindSafe(|| fallback(cause))) else {
             tracing::error!(service, index, "fallback panicked; trying the next one");
             return None;
         };
@@ -298,7 +286,7 @@ impl<E, S> Attempts<'_, E, S> {
                 }
             },
         };
-        match result {
+        match result.map(into) {
             Ok(Ok(answer)) => {
                 tracing::debug!(service, index, depth = self.depth + 1, "fallback answered");
                 Some(answer)
@@ -328,30 +316,29 @@ async fn catching_panics<F: Future>(future: F) -> Result<F::Output, Box<dyn Any 
 }
 
 impl Inner {
-    /// Runs `chain` for `cause`; the caller's answer.
-    pub(crate) async fn fall_back<T, E, S, B>(
+    /// Runs `chain` for `cause`; the caller's answer, the breaker's own errors turned
+    /// into the caller's by `reject`.
+    pub(crate) async fn fall_back<T, E, B>(
         &self,
         chain: B,
         cause: Cause<E>,
-        state: S,
         policy: FallbackPolicy,
+        reject: impl Fn(Error) -> E,
     ) -> Result<T, E>
     where
-        B: Fallback<T, E, S>,
-        E: From<Error>,
+        B: Fallback<T, E>,
     {
         let depth = Depth::current().get();
         let stats = &self.stats;
         if depth >= policy.depth {
             stats.fallback_depth_exceeded.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(service = self.service, depth, "fallback not run: too many nested fallbacks");
-            return Err(E::from(Error::FallbackDepthExceeded { service: self.service, depth: policy.depth }));
+            return Err(reject(Error::FallbackDepthExceeded { service: self.service, depth: policy.depth }));
         }
         stats.fallback_runs.fetch_add(1, Ordering::Relaxed);
         let mut attempts = Attempts {
             inner: self,
             cause,
-            state,
             depth,
             deadline: policy.timeout().map(|t| tokio::time::Instant::now() + t),
             remaining: B::LEN,
@@ -364,7 +351,7 @@ impl Inner {
             }
             None => {
                 stats.fallback_failures.fetch_add(1, Ordering::Relaxed);
-                Err(attempts.cause.into_error())
+                Err(attempts.cause.into_error_with(reject))
             }
         }
     }
