@@ -9,6 +9,7 @@
 mod args;
 mod expand;
 mod item;
+mod keys;
 mod validate;
 
 use proc_macro::TokenStream;
@@ -134,4 +135,12 @@ fn item_head(item: &proc_macro2::TokenStream) -> proc_macro2::TokenStream {
         }
     }
     if head.is_empty() { item.clone().into_iter().take(1).collect() } else { head }
+}
+
+/// The table of configuration keys, for `breaker-runtime` to generate its key handling
+/// from (see `keys.rs`): expands to `callback! { name Variant kind on|off; ... }`.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __config_keys(callback: TokenStream) -> TokenStream {
+    keys::table(callback.into()).into()
 }

@@ -10,6 +10,7 @@ use syn::{FnArg, LitStr, Pat, Path, ReturnType, Type};
 
 use crate::args::{Entry, Value};
 use crate::item::Function;
+use crate::keys;
 
 /// The defaults of `breaker_runtime::defaults` that the cross-key rules need. They
 /// must match the runtime's (the `tests` package checks that they do).
@@ -17,51 +18,37 @@ mod defaults {
     pub(crate) const WINDOW_NANOS: u64 = 60_000_000_000;
     pub(crate) const BUCKETS: u64 = 10;
     pub(crate) const RECOVERY_NANOS: u64 = 30_000_000_000;
-    pub(crate) const MAX_BUCKETS: u64 = 3600;
-    pub(crate) const MAX_PROBES: u64 = 65_535;
 }
 
 /// What kind of value a key takes, and its range.
 #[derive(Clone, Copy)]
 enum Kind {
     Service,
-    /// An integer in `min..=max`.
-    Count {
-        min: u64,
-        max: u64,
-    },
-    /// A number in `(0, 1]`.
-    Rate,
-    /// A duration greater than 0.
-    Duration,
+    /// A setting of the key table.
+    Setting(keys::Kind),
     Fallback,
     Classify,
     Crate,
 }
 
+/// The key `name`, if it is one: its name as a `&'static str`, and its kind.
+fn key(name: &str) -> Option<(&'static str, Kind)> {
+    match name {
+        "service" => Some(("service", Kind::Service)),
+        "fallback" => Some(("fallback", Kind::Fallback)),
+        "classify" => Some(("classify", Kind::Classify)),
+        "crate" => Some(("crate", Kind::Crate)),
+        _ => keys::setting(name).map(|s| (s.name, Kind::Setting(s.kind))),
+    }
+}
+
 /// Every key, in the order the README lists them.
-const KEYS: &[(&str, Kind)] = &[
-    ("service", Kind::Service),
-    ("threshold", Kind::Count { min: 1, max: u32::MAX as u64 }),
-    ("failure_rate", Kind::Rate),
-    ("window", Kind::Duration),
-    ("buckets", Kind::Count { min: 1, max: defaults::MAX_BUCKETS }),
-    ("min_calls", Kind::Count { min: 1, max: u32::MAX as u64 }),
-    ("recovery_timeout", Kind::Duration),
-    ("half_open_max_calls", Kind::Count { min: 1, max: defaults::MAX_PROBES }),
-    ("success_threshold", Kind::Count { min: 1, max: defaults::MAX_PROBES }),
-    ("timeout", Kind::Duration),
-    ("max_concurrent", Kind::Count { min: 1, max: u32::MAX as u64 }),
-    ("queue", Kind::Count { min: 1, max: u32::MAX as u64 }),
-    ("queue_timeout", Kind::Duration),
-    ("slow_call", Kind::Duration),
-    ("slow_call_rate", Kind::Rate),
-    ("fallback_depth", Kind::Count { min: 1, max: 64 }),
-    ("fallback_timeout", Kind::Duration),
-    ("fallback", Kind::Fallback),
-    ("classify", Kind::Classify),
-    ("crate", Kind::Crate),
-];
+fn key_names() -> Vec<&'static str> {
+    let mut names = vec!["service"];
+    names.extend(keys::SETTINGS.iter().map(|s| s.name));
+    names.extend(keys::CODE.iter().filter(|k| **k != "service"));
+    names
+}
 
 /// A checked numeric setting.
 #[derive(Clone, Copy)]
@@ -73,9 +60,10 @@ pub(crate) enum Setting {
     Off,
 }
 
-/// The keys that take `"off"`, as in the configuration file.
-const OFF_KEYS: &[&str] =
-    &["threshold", "failure_rate", "timeout", "max_concurrent", "slow_call", "fallback_timeout"];
+/// Whether `key` takes `"off"`.
+fn has_off(key: &str) -> bool {
+    keys::setting(key).is_some_and(|s| s.off)
+}
 
 /// The attribute, checked.
 pub(crate) struct Checked {
@@ -140,7 +128,7 @@ pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mu
     let mut seen: BTreeMap<String, Span> = BTreeMap::new();
     for Entry { key, value } in entries {
         let name = key.to_string();
-        let Some(&(key_name, kind)) = KEYS.iter().find(|(k, _)| *k == name) else {
+        let Some((key_name, kind)) = self::key(&name) else {
             errors.at(key.span(), unknown_key(&name));
             continue;
         };
@@ -154,16 +142,16 @@ pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mu
         }
         seen.insert(name, key.span());
         if let Value::Str(lit) = &value {
-            if lit.value() == "off" && matches!(kind, Kind::Count { .. } | Kind::Rate | Kind::Duration) {
-                if OFF_KEYS.contains(&key_name) {
+            if lit.value() == "off" && matches!(kind, Kind::Setting(_)) {
+                if has_off(key_name) {
                     checked.settings.insert(key_name, (Setting::Off, value.span()));
                 } else {
                     errors.at(
                         lit.span(),
                         format!(
                             "`{key_name}` cannot be \"off\"; only {} and {} can",
-                            OFF_KEYS[..OFF_KEYS.len() - 1].join(", "),
-                            OFF_KEYS[OFF_KEYS.len() - 1]
+                            keys::off_names()[..keys::off_names().len() - 1].join(", "),
+                            keys::off_names()[keys::off_names().len() - 1]
                         ),
                     );
                 }
@@ -172,17 +160,17 @@ pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mu
         }
         match kind {
             Kind::Service => checked.service = check_service(value, errors),
-            Kind::Count { min, max } => {
+            Kind::Setting(keys::Kind::Count { min, max }) => {
                 if let Some(n) = check_count(key_name, &value, min, max, errors) {
                     checked.settings.insert(key_name, (Setting::Count(n), value.span()));
                 }
             }
-            Kind::Rate => {
+            Kind::Setting(keys::Kind::Rate) => {
                 if let Some(r) = check_rate(key_name, &value, errors) {
                     checked.settings.insert(key_name, (Setting::Rate(r), value.span()));
                 }
             }
-            Kind::Duration => {
+            Kind::Setting(keys::Kind::Duration) => {
                 if let Some(nanos) = check_duration(key_name, &value, errors) {
                     checked.settings.insert(key_name, (Setting::Nanos(nanos), value.span()));
                 }
@@ -222,11 +210,11 @@ pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mu
 
 /// `key = <a valid value>`, for messages.
 pub(crate) fn example(key: &str) -> String {
-    let value = match KEYS.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind) {
+    let value = match self::key(key).map(|(_, kind)| kind) {
         Some(Kind::Service) => "\"payments\"".to_owned(),
-        Some(Kind::Count { min, max }) => example_count(min, max).to_string(),
-        Some(Kind::Rate) => "0.5".to_owned(),
-        Some(Kind::Duration) => "\"10s\"".to_owned(),
+        Some(Kind::Setting(keys::Kind::Count { min, max })) => example_count(min, max).to_string(),
+        Some(Kind::Setting(keys::Kind::Rate)) => "0.5".to_owned(),
+        Some(Kind::Setting(keys::Kind::Duration)) => "\"10s\"".to_owned(),
         Some(Kind::Fallback) => "a_function".to_owned(),
         Some(Kind::Classify) => "a_classifier".to_owned(),
         Some(Kind::Crate) => "my_breaker".to_owned(),
@@ -236,7 +224,7 @@ pub(crate) fn example(key: &str) -> String {
 }
 
 fn unknown_key(name: &str) -> String {
-    let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+    let valid = key_names();
     let suggestion = nearest(name, &valid).map(|k| format!("did you mean `{k}`? ")).unwrap_or_default();
     format!("unknown key `{name}`; {suggestion}expected one of: {}", valid.join(", "))
 }
@@ -268,7 +256,7 @@ fn check_service(value: Value, errors: &mut Errors) -> Option<LitStr> {
 
 /// `, or "off"` for keys that take it, for messages.
 fn or_off(key: &str) -> &'static str {
-    if OFF_KEYS.contains(&key) { ", or \"off\"" } else { "" }
+    if has_off(key) { ", or \"off\"" } else { "" }
 }
 
 fn check_count(key: &str, value: &Value, min: u64, max: u64, errors: &mut Errors) -> Option<u32> {
@@ -359,7 +347,7 @@ fn check_duration(key: &str, value: &Value, errors: &mut Errors) -> Option<u64> 
             None
         }
         Ok(0) => {
-            let off = if OFF_KEYS.contains(&key) { ", write \"off\" to turn it off," } else { "" };
+            let off = if has_off(key) { ", write \"off\" to turn it off," } else { "" };
             errors.at(
                 lit.span(),
                 format!("`{key}` must be greater than 0: give a duration like \"30s\"{off} or remove the key for the default"),
@@ -511,7 +499,8 @@ fn check_combinations(c: &Checked, function: &syn::Ident, errors: &mut Errors) {
             );
         }
     }
-    match (count(c, "queue"), nanos(c, "queue_timeout")) {
+    let queue = count(c, "queue").filter(|&(n, _)| n > 0);
+    match (queue, nanos(c, "queue_timeout")) {
         (Some((_, span)), None) => errors.at(
             span,
             "`queue` needs `queue_timeout`: how long a call may wait for a place, like `queue_timeout = \"100ms\"`",
@@ -521,7 +510,7 @@ fn check_combinations(c: &Checked, function: &syn::Ident, errors: &mut Errors) {
         }
         _ => {}
     }
-    if let (Some((_, span)), Some(_)) = (count(c, "queue"), off(c, "max_concurrent")) {
+    if let (Some((_, span)), Some(_)) = (queue, off(c, "max_concurrent")) {
         errors.at(span, "`queue` is the bulkhead's queue, and `max_concurrent = \"off\"` turns the bulkhead off: remove one of them");
     }
     if let (Some((_, span)), false) = (c.settings.get("slow_call_rate"), slow_on) {
@@ -669,7 +658,7 @@ mod tests {
 
     #[test]
     fn typos_get_the_nearest_key() {
-        let keys: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        let keys = key_names();
         assert_eq!(nearest("treshold", &keys), Some("threshold"));
         assert_eq!(nearest("timout", &keys), Some("timeout"));
         assert_eq!(nearest("colour", &keys), None);

@@ -386,7 +386,7 @@ impl<T> Kept<T> {
     #[inline]
     pub fn get(&self) -> T {
         // A copy that panicked poisons nothing that matters: the value is only read.
-        let value = self.value.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = crate::sync::unpoisoned(self.value.lock());
         (self.copy)(&value)
     }
 }

@@ -12,20 +12,19 @@ pub(crate) use std::sync::atomic::Ordering;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, fence};
 
-/// Locks `mutex`, ignoring poisoning: every critical section in this crate leaves the
-/// data consistent at each step, and a breaker must never stop traffic because some
-/// other thread panicked (the breaker fails safe).
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
-    match mutex.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    }
+/// The guard of a lock, whether or not another thread panicked while holding it.
+///
+/// Every critical section in this crate leaves its data consistent at each step, and a
+/// breaker must never stop traffic because some other thread panicked (the breaker
+/// fails safe), so poisoning is ignored everywhere, through this one function:
+/// `unpoisoned(mutex.lock())`, `unpoisoned(rwlock.read())`, `unpoisoned(condvar.wait(..))`.
+pub(crate) fn unpoisoned<G>(locked: std::sync::LockResult<G>) -> G {
+    locked.unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// [`lock`] for the `std` mutexes of the parts that are never modelled (the registry
-/// is a process-wide static, which loom objects cannot be).
-pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Locks `mutex` (a `loom` mutex under `--cfg loom`), ignoring poisoning.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> crate::sync::MutexGuard<'_, T> {
+    unpoisoned(mutex.lock())
 }
 
 #[cfg(loom)]

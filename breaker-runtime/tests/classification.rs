@@ -74,7 +74,7 @@ async fn respond(status: u16) -> CallResult<u16> {
 fn by_http_status(result: &CallResult<u16>) -> Outcome {
     match result {
         Ok(status) => http::status(*status),
-        Err(_) => http::transport_error(),
+        Err(_) => Outcome::Failure,
     }
 }
 
@@ -121,21 +121,6 @@ async fn http_429_can_be_configured_to_pass_through() {
     }
     assert_eq!(breaker.state(), State::Closed);
     assert_eq!(breaker.snapshot().window.ignored, 5);
-}
-
-#[tokio::test]
-async fn http_transport_errors_are_failures() {
-    let (breaker, _clock) = manual("cls-http-transport", Config::builder().threshold(2));
-    let refused = || async { Err::<u16, _>(CallError::Upstream(0)) };
-    assert_eq!(
-        breaker.call_with(ClassifyResult(by_http_status), refused()).await,
-        Err(CallError::Upstream(0))
-    );
-    assert_eq!(
-        breaker.call_with(ClassifyResult(by_http_status), refused()).await,
-        Err(CallError::Upstream(0))
-    );
-    assert_eq!(breaker.state(), State::Open);
 }
 
 /// A gRPC status, as a client library would return it.

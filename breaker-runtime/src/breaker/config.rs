@@ -1,6 +1,5 @@
 //! [`Config`]: every setting of a breaker, its default, its builder and its rules.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::error::ConfigError;
@@ -64,7 +63,7 @@ pub mod defaults {
 /// assert_eq!(config.timeout, Some(Duration::from_secs(5))); // capped to recovery_timeout
 /// # Ok::<(), breaker_runtime::ConfigError>(())
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
     /// Consecutive failures that open a closed circuit; `None` turns the rule off.
@@ -124,29 +123,6 @@ impl Default for Config {
             fallback_depth: defaults::FALLBACK_DEPTH,
             fallback_timeout: None,
         }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("threshold", &self.threshold)
-            .field("failure_rate", &self.failure_rate)
-            .field("window", &self.window)
-            .field("buckets", &self.buckets)
-            .field("min_calls", &self.min_calls)
-            .field("recovery_timeout", &self.recovery_timeout)
-            .field("half_open_max_calls", &self.half_open_max_calls)
-            .field("success_threshold", &self.success_threshold)
-            .field("timeout", &self.timeout)
-            .field("max_concurrent", &self.max_concurrent)
-            .field("queue", &self.queue)
-            .field("queue_timeout", &self.queue_timeout)
-            .field("slow_call", &self.slow_call)
-            .field("slow_call_rate", &self.slow_call_rate)
-            .field("fallback_depth", &self.fallback_depth)
-            .field("fallback_timeout", &self.fallback_timeout)
-            .finish()
     }
 }
 

@@ -9,6 +9,7 @@
 mod call;
 mod clock;
 mod config;
+mod key;
 mod lanes;
 mod machine;
 mod name;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Weak};
 
 pub use clock::{Clock, Instant, ManualClock, MonotonicClock, Wake};
 pub use config::{Config, ConfigBuilder, defaults};
+pub(crate) use key::{Key, Kind, Value};
 pub use permit::Permit;
 pub use state::State;
 
@@ -70,6 +72,13 @@ use window::Window;
 #[derive(Clone)]
 pub struct CircuitBreaker {
     pub(crate) inner: Arc<Inner>,
+}
+
+impl Inner {
+    /// The configuration as given.
+    pub(crate) fn config(&self) -> Config {
+        lock(&self.config).clone()
+    }
 }
 
 /// Counters that change rarely (transitions, fallbacks), shared by all threads.
@@ -184,7 +193,7 @@ impl CircuitBreaker {
 
     /// The configuration in force.
     pub fn config(&self) -> Config {
-        lock(&self.inner.config).clone()
+        self.inner.config()
     }
 
     /// Replaces the configuration, keeping the state and the counters: calls already
@@ -215,7 +224,7 @@ impl CircuitBreaker {
 
     /// A copy of the breaker's state and counters.
     pub fn snapshot(&self) -> Snapshot {
-        self.inner.snapshot()
+        Snapshot::of(&self.inner)
     }
 
     /// Subscribes to the breaker's events: every transition (with its reason),

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::ConfigError;
+use crate::sync::unpoisoned;
 
 /// Longest service name.
 pub(crate) const MAX_LEN: usize = 128;
@@ -47,10 +48,7 @@ pub(crate) fn sanitize(name: &str) -> String {
 /// few and live as long as the program.
 pub(crate) fn intern(name: &str) -> &'static str {
     static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = match NAMES.get_or_init(Default::default).lock() {
-        Ok(names) => names,
-        Err(poisoned) => poisoned.into_inner(),
-    };
+    let mut names = unpoisoned(NAMES.get_or_init(Default::default).lock());
     if let Some(&interned) = names.get(name) {
         return interned;
     }

@@ -70,21 +70,19 @@ impl fmt::Display for State {
     }
 }
 
-const TAG_BITS: u32 = 8;
-
-/// Bits of the state word below the generation.
-pub(crate) const STATE_BITS: u32 = TAG_BITS;
+/// Bits of the state word below the generation: the state's tag.
+pub(crate) const STATE_BITS: u32 = 8;
 /// The state tag of a state word.
-pub(crate) const STATE_MASK: u64 = (1 << TAG_BITS) - 1;
+pub(crate) const STATE_MASK: u64 = (1 << STATE_BITS) - 1;
 
 /// The state word: generation in the high 56 bits, state tag in the low 8. Every
 /// transition increments the generation.
 pub(crate) const fn pack(generation: u64, state: State) -> u64 {
-    (generation << TAG_BITS) | state.tag()
+    (generation << STATE_BITS) | state.tag()
 }
 
 pub(crate) const fn unpack(word: u64) -> (u64, State) {
-    (word >> TAG_BITS, State::from_tag(word & ((1 << TAG_BITS) - 1)))
+    (word >> STATE_BITS, State::from_tag(word & STATE_MASK))
 }
 
 /// The low 32 bits of a generation, which tag the consecutive-failure counter and the

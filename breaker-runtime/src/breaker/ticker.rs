@@ -18,6 +18,7 @@ use std::sync::{Condvar, Mutex, Once, OnceLock};
 use std::time::Duration;
 
 use super::clock::{Instant, Wake, duration_nanos};
+use crate::sync::unpoisoned;
 
 /// How often the coarse reading is refreshed: the most [`recent`] lags behind.
 const TICK: Duration = Duration::from_millis(1);
@@ -86,10 +87,7 @@ pub(crate) fn recent() -> Instant {
 pub(crate) fn schedule(at: Instant, wake: Wake) {
     let _ = ensure_started();
     let timers = timers();
-    let mut guard = match timers.heap.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
+    let mut guard = unpoisoned(timers.heap.lock());
     let (heap, next_seq) = &mut *guard;
     *next_seq += 1;
     heap.push(Reverse(Timer { at, seq: *next_seq, wake }));
@@ -130,10 +128,7 @@ fn run() {
     let mut due = Vec::new();
     loop {
         let now = publish();
-        let mut guard = match timers.heap.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut guard = unpoisoned(timers.heap.lock());
         while guard.0.peek().is_some_and(|Reverse(t)| t.at <= now) {
             if let Some(Reverse(timer)) = guard.0.pop() {
                 due.push(timer.wake);

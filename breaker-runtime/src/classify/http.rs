@@ -13,9 +13,9 @@
 //! | other 5xx | failure |
 //! | anything else | failure (an unknown answer is assumed to be the service's fault) |
 //!
-//! Transport errors (connection refused or reset, DNS failure, timeouts) are failures:
-//! classify them with [`transport_error`]. A redirect loop ("too many redirects") is a
-//! failure too: [`redirect_loop`].
+//! This table judges responses. Transport errors (connection refused or reset, DNS
+//! failure, timeouts) and redirect loops are judged by the client integrations, which
+//! see them (`integrations::tower`, `integrations::reqwest`): both are failures.
 
 use super::Outcome;
 
@@ -29,16 +29,6 @@ use super::Outcome;
 /// ```
 pub fn status(code: u16) -> Outcome {
     HttpClassifier::new().status(code)
-}
-
-/// The outcome of a transport error: always a failure.
-pub fn transport_error() -> Outcome {
-    Outcome::Failure
-}
-
-/// The outcome of a redirect loop: a failure.
-pub fn redirect_loop() -> Outcome {
-    Outcome::Failure
 }
 
 /// HTTP status rules with the one configurable choice, 429.
@@ -128,11 +118,5 @@ mod tests {
         let lenient = HttpClassifier::new().too_many_requests(Ignored);
         assert_eq!(lenient.status(429), Ignored);
         assert_eq!(lenient.status(503), Failure);
-    }
-
-    #[test]
-    fn transport_errors_and_redirect_loops_are_failures() {
-        assert_eq!(transport_error(), Failure);
-        assert_eq!(redirect_loop(), Failure);
     }
 }

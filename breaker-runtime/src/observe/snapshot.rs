@@ -1,8 +1,11 @@
-//! [`Snapshot`]: a point-in-time copy of a breaker's state and counters.
+//! [`Snapshot`]: a point-in-time copy of a breaker's state and counters, and how it is
+//! read off a breaker.
 
 use std::time::{Duration, SystemTime};
 
-use crate::breaker::State;
+use crate::breaker::{Inner, Instant, State};
+use crate::observe::RejectionKind;
+use crate::sync::Ordering;
 
 /// A copy of a breaker's state and counters, taken without blocking its calls.
 ///
@@ -144,4 +147,75 @@ pub struct FallbackStats {
     pub failures: u64,
     /// Chains not run because of the depth limit.
     pub depth_exceeded: u64,
+}
+
+impl Snapshot {
+    /// Reads `inner` without blocking its calls.
+    pub(crate) fn of(inner: &Inner) -> Snapshot {
+        let phase = inner.phase();
+        let now = phase.now;
+        let totals = inner.window.totals(now);
+        let mut rejected = [0u64; RejectionKind::COUNT];
+        let (mut last_success, mut last_failure) = (0, 0);
+        for lane in inner.window.all_lanes() {
+            for (sum, counter) in rejected.iter_mut().zip(&lane.rejected) {
+                *sum += counter.load(Ordering::Relaxed);
+            }
+            last_success = last_success.max(lane.last_success.load(Ordering::Relaxed));
+            last_failure = last_failure.max(lane.last_failure.load(Ordering::Relaxed));
+        }
+        let clock = &inner.clock;
+        let stamp = |v: u64| (v != 0).then(|| clock.system_time(Instant::from_nanos(v - 1)));
+        let config = inner.config();
+        let s = &inner.stats;
+        Snapshot {
+            service: inner.service,
+            state: phase.state,
+            generation: phase.generation,
+            state_since: clock.system_time(phase.since),
+            state_age: now.saturating_duration_since(phase.since),
+            consecutive_failures: phase.consecutive_failures,
+            retry_after: phase.retry_after,
+            window: WindowStats {
+                length: config.window,
+                calls: totals.calls,
+                successes: totals.successes(),
+                failures: totals.failures,
+                ignored: totals.ignored,
+                timeouts: totals.timeouts,
+                slow: totals.slow,
+                failure_rate: totals.failure_rate(),
+                slow_call_rate: totals.slow_rate(),
+            },
+            latency: LatencyStats {
+                mean: totals.latency_mean(),
+                max: Duration::from_nanos(totals.latency_max),
+            },
+            rejections: Rejections {
+                open: rejected[RejectionKind::Open.index()],
+                probe_limit: rejected[RejectionKind::ProbeLimit.index()],
+                bulkhead: rejected[RejectionKind::Bulkhead.index()],
+                forced: rejected[RejectionKind::Forced.index()],
+            },
+            probes: ProbeStats { in_flight: phase.probes.0, successes: phase.probes.1 },
+            bulkhead: BulkheadStats {
+                max_concurrent: config.max_concurrent,
+                in_use: inner.bulkhead.in_use(),
+                queued: inner.bulkhead.queued(),
+            },
+            fallbacks: FallbackStats {
+                runs: s.fallback_runs.load(Ordering::Relaxed),
+                successes: s.fallback_successes.load(Ordering::Relaxed),
+                failures: s.fallback_failures.load(Ordering::Relaxed),
+                depth_exceeded: s.fallback_depth_exceeded.load(Ordering::Relaxed),
+            },
+            open_count: s.open_count.load(Ordering::Relaxed),
+            recovery_attempts: s.recovery_attempts.load(Ordering::Relaxed),
+            recoveries: s.recoveries.load(Ordering::Relaxed),
+            transitions: s.transitions.load(Ordering::Relaxed),
+            last_success: stamp(last_success),
+            last_failure: stamp(last_failure),
+            taken_at: clock.system_time(now),
+        }
+    }
 }

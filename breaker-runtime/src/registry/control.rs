@@ -21,7 +21,7 @@ use super::file::{self, ConfigFileError, FileProblem};
 use super::layer::ConfigLayer;
 use crate::breaker::{CircuitBreaker, State};
 use crate::error::{ConfigError, Error};
-use crate::sync::lock_std;
+use crate::sync::unpoisoned;
 
 /// An operator's action on a breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,7 +96,7 @@ impl Registry {
     /// The effective configuration of every service, with the layer each value came
     /// from.
     pub fn config_report(&self) -> ConfigReport {
-        let layers = lock_std(&self.layers);
+        let layers = unpoisoned(self.layers.lock());
         let services = self.read();
         ConfigReport {
             services: services
@@ -109,7 +109,7 @@ impl Registry {
     /// The effective configuration of `service`.
     pub fn config_of(&self, service: &str) -> Result<ServiceConfig, Error> {
         let breaker = self.get(service)?;
-        let layers = lock_std(&self.layers);
+        let layers = unpoisoned(self.layers.lock());
         let definition = self.read().get(breaker.service()).and_then(|s| s.definitions.first().copied());
         Ok(layers.resolve(breaker.service(), definition))
     }
@@ -118,7 +118,7 @@ impl Registry {
     /// whole resulting configuration is checked first; an invalid one changes nothing.
     pub fn set_override(&self, service: &str, layer: ConfigLayer) -> Result<(), Error> {
         let breaker = self.get(service)?;
-        let mut layers = lock_std(&self.layers);
+        let mut layers = unpoisoned(self.layers.lock());
         let previous = layers.overrides.insert(breaker.service().to_string(), layer);
         let resolved = self.resolve_all(&layers);
         if let Some(problem) = resolved.iter().find_map(|(_, r)| r.as_ref().err()) {
@@ -138,7 +138,7 @@ impl Registry {
     /// Removes the runtime override of `service`.
     pub fn clear_override(&self, service: &str) -> Result<(), Error> {
         let breaker = self.get(service)?;
-        let mut layers = lock_std(&self.layers);
+        let mut layers = unpoisoned(self.layers.lock());
         if layers.overrides.remove(breaker.service()).is_none() {
             return Ok(());
         }
@@ -253,7 +253,7 @@ impl Registry {
     /// rejected: an operator fixes it and reloads.
     pub fn load_config(&self, path: impl AsRef<Path>) -> Result<ConfigReport, ConfigFileError> {
         let path = path.as_ref();
-        lock_std(&self.layers).path = Some(path.to_path_buf());
+        unpoisoned(self.layers.lock()).path = Some(path.to_path_buf());
         let outcome = self.try_load(path);
         if let Err(error) = &outcome {
             tracing::error!(file = %path.display(), "{error}");
@@ -264,7 +264,7 @@ impl Registry {
 
     /// Reads the last loaded file again (see [`load_config`](Registry::load_config)).
     pub fn reload(&self) -> Result<ConfigReport, ConfigFileError> {
-        let path = lock_std(&self.layers).path.clone();
+        let path = unpoisoned(self.layers.lock()).path.clone();
         match path {
             Some(path) => self.load_config(path),
             None => Err(ConfigFileError {
@@ -282,7 +282,7 @@ impl Registry {
         let text = file::read(path)?;
         let services = self.services();
         let parsed = file::parse(path, &text, &services)?;
-        let mut layers = lock_std(&self.layers);
+        let mut layers = unpoisoned(self.layers.lock());
         let previous = layers.file.replace(parsed);
         let resolved = self.resolve_all(&layers);
         let problems: Vec<FileProblem> = resolved

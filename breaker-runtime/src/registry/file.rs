@@ -29,7 +29,7 @@ use toml_edit::Value;
 
 use super::layer::{ConfigLayer, Off};
 use super::nearest;
-use crate::breaker::defaults;
+use crate::breaker::{Key, Kind, Value as KeyValue};
 
 /// Where a value was written: file and line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,37 +181,6 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
     }
     if t.is_dir() { "a directory" } else { "not a file" }
 }
-
-/// What a key of a section takes.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// A whole number in `min..=max`.
-    Count(u64, u64),
-    /// A number in `(0, 1]`.
-    Rate,
-    /// A duration string.
-    Duration,
-}
-
-/// The keys of a section, as the attribute names them.
-const KEYS: [(&str, Kind); 16] = [
-    ("threshold", Kind::Count(1, u32::MAX as u64)),
-    ("failure_rate", Kind::Rate),
-    ("window", Kind::Duration),
-    ("buckets", Kind::Count(1, defaults::MAX_BUCKETS as u64)),
-    ("min_calls", Kind::Count(1, u32::MAX as u64)),
-    ("recovery_timeout", Kind::Duration),
-    ("half_open_max_calls", Kind::Count(1, defaults::MAX_PROBES as u64)),
-    ("success_threshold", Kind::Count(1, defaults::MAX_PROBES as u64)),
-    ("timeout", Kind::Duration),
-    ("max_concurrent", Kind::Count(1, u32::MAX as u64)),
-    ("queue", Kind::Count(0, u32::MAX as u64)),
-    ("queue_timeout", Kind::Duration),
-    ("slow_call", Kind::Duration),
-    ("slow_call_rate", Kind::Rate),
-    ("fallback_depth", Kind::Count(1, 64)),
-    ("fallback_timeout", Kind::Duration),
-];
 
 const TOP: [&str; 3] = ["defaults", "profiles", "services"];
 
@@ -366,8 +335,8 @@ fn section(
             out.lines.insert("profile", line);
             continue;
         }
-        let Some(&(name, kind)) = KEYS.iter().find(|(k, _)| *k == key) else {
-            let mut valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        let Some(name) = Key::named(key) else {
+            let mut valid: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
             if service {
                 valid.push("profile");
             }
@@ -382,51 +351,41 @@ fn section(
             reader.problem(line, Some(key), message);
             continue;
         };
-        out.lines.insert(name, line);
+        out.lines.insert(name.name(), line);
         let Some(value) = item.as_value() else {
             reader.problem(line, Some(key), format!("`{key}` in `{title}` must be a value, not a table"));
             continue;
         };
         if value.as_str() == Some("off") {
-            match out.layer.off.with(name) {
-                Some(off) => out.layer.off = off,
-                None => reader.problem(
+            if name.has_off() {
+                out.layer.off = out.layer.off.and(name);
+            } else {
+                reader.problem(
                     line,
                     Some(key),
                     format!("`{key}` cannot be \"off\"; only {} can", Off::KEYS.join(", ")),
-                ),
+                );
             }
             continue;
         }
-        if let Err(message) = set(&mut out.layer, name, kind, value) {
+        if let Err(message) = set(&mut out.layer, name, value) {
             reader.problem(line, Some(key), format!("`{key}` in `{title}` {message}"));
         }
     }
     (out, profile)
 }
 
-fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<(), String> {
-    match kind {
-        Kind::Count(min, max) => {
+fn set(layer: &mut ConfigLayer, key: Key, value: &Value) -> Result<(), String> {
+    let value = match key.kind() {
+        Kind::Count { min, max } => {
             let Some(n) = value.as_integer() else {
                 return Err(format!("takes a whole number, not {}", describe(value)));
             };
-            let n = u64::try_from(n)
+            let n = u32::try_from(n)
                 .ok()
                 .filter(|n| (min..=max).contains(n))
-                .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| format!("must be between {min} and {max}, not {n}"))?;
-            let slot = match key {
-                "threshold" => &mut layer.threshold,
-                "buckets" => &mut layer.buckets,
-                "min_calls" => &mut layer.min_calls,
-                "half_open_max_calls" => &mut layer.half_open_max_calls,
-                "success_threshold" => &mut layer.success_threshold,
-                "max_concurrent" => &mut layer.max_concurrent,
-                "queue" => &mut layer.queue,
-                _ => &mut layer.fallback_depth,
-            };
-            *slot = Some(n);
+            KeyValue::Count(n)
         }
         Kind::Rate => {
             let rate = match value {
@@ -439,11 +398,7 @@ fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<
             if !(rate > 0.0 && rate <= 1.0) {
                 return Err(format!("must be greater than 0 and at most 1 (a rate: 0.5 is 50%), not {rate}"));
             }
-            if key == "failure_rate" {
-                layer.failure_rate = Some(rate);
-            } else {
-                layer.slow_call_rate = Some(rate);
-            }
+            KeyValue::Rate(rate)
         }
         Kind::Duration => {
             let Some(text) = value.as_str() else {
@@ -460,20 +415,14 @@ fn set(layer: &mut ConfigLayer, key: &str, kind: Kind, value: &Value) -> Result<
                     "is too long: `{text}`; a duration can be at most {MAX_DURATION_TEXT} (about 584 years)"
                 ),
             })?;
-            if d.is_zero() && key != "queue_timeout" {
+            if d.is_zero() && key != Key::QueueTimeout {
                 return Err("must be greater than 0".into());
             }
-            let slot = match key {
-                "window" => &mut layer.window,
-                "recovery_timeout" => &mut layer.recovery_timeout,
-                "timeout" => &mut layer.timeout,
-                "queue_timeout" => &mut layer.queue_timeout,
-                "slow_call" => &mut layer.slow_call,
-                _ => &mut layer.fallback_timeout,
-            };
-            *slot = Some(d);
+            KeyValue::Duration(d)
         }
-    }
+    };
+    let set = layer.set(key, value);
+    debug_assert!(set, "the value was parsed for the key's kind");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::breaker::{Config, defaults};
+use crate::breaker::{Config, Key, Value, defaults};
 
 /// The keys one layer of configuration sets; `None` leaves a key to the layers below.
 ///
@@ -52,18 +52,41 @@ pub struct ConfigLayer {
 /// A set of settings a layer turns off: those that have an "off" (`threshold`,
 /// `failure_rate`, `timeout`, `max_concurrent`, `slow_call`, `fallback_timeout`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Off(u8);
+pub struct Off(u32);
+
+/// How many settings have an "off".
+const OFF_COUNT: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < Key::ALL.len() {
+        if Key::ALL[i].has_off() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
 
 impl Off {
     /// Nothing off.
     pub const NONE: Off = Off(0);
 
     /// The keys that can be turned off.
-    pub const KEYS: [&'static str; 6] =
-        ["threshold", "failure_rate", "timeout", "max_concurrent", "slow_call", "fallback_timeout"];
+    pub const KEYS: [&'static str; OFF_COUNT] = {
+        let mut keys = [""; OFF_COUNT];
+        let (mut i, mut n) = (0, 0);
+        while i < Key::ALL.len() {
+            if Key::ALL[i].has_off() {
+                keys[n] = Key::ALL[i].name();
+                n += 1;
+            }
+            i += 1;
+        }
+        keys
+    };
 
-    fn bit(key: &str) -> Option<u8> {
-        Off::KEYS.iter().position(|k| *k == key).map(|i| 1 << i)
+    const fn bit(key: Key) -> u32 {
+        1 << key as u32
     }
 
     /// The set of `keys`, evaluated at compile time (the attribute's expansion). A key
@@ -74,9 +97,11 @@ impl Off {
         while k < keys.len() {
             let mut i = 0;
             loop {
-                assert!(i < Off::KEYS.len(), "this setting has no \"off\"");
-                if same(Off::KEYS[i], keys[k]) {
-                    bits |= 1 << i;
+                assert!(i < Key::ALL.len(), "not a setting");
+                let key = Key::ALL[i];
+                if same(key.name(), keys[k]) {
+                    assert!(key.has_off(), "this setting has no \"off\"");
+                    bits |= Off::bit(key);
                     break;
                 }
                 i += 1;
@@ -88,12 +113,20 @@ impl Off {
 
     /// The set with `key` turned off, or `None` if `key` has no "off".
     pub fn with(self, key: &str) -> Option<Off> {
-        Off::bit(key).map(|bit| Off(self.0 | bit))
+        Key::named(key).filter(|k| k.has_off()).map(|k| self.and(k))
     }
 
     /// Whether `key` is turned off.
     pub fn contains(self, key: &str) -> bool {
-        Off::bit(key).is_some_and(|bit| self.0 & bit != 0)
+        Key::named(key).is_some_and(|k| self.has(k))
+    }
+
+    pub(crate) fn and(self, key: Key) -> Off {
+        Off(self.0 | Off::bit(key))
+    }
+
+    pub(crate) fn has(self, key: Key) -> bool {
+        self.0 & Off::bit(key) != 0
     }
 }
 
@@ -135,131 +168,66 @@ impl ConfigLayer {
         off: Off::NONE,
     };
 
-    /// `base` with this layer's keys set.
+    /// `base` with this layer's keys set, then the settings it turns off turned off.
     pub fn apply(&self, base: Config) -> Config {
         let mut c = base;
-        let set = |slot: &mut Option<u32>, v: Option<u32>| {
-            if v.is_some() {
-                *slot = v;
+        // A window turns the rate rule on, unless the rate is set (below) or was on.
+        let window_without_rate = self.failure_rate.is_none()
+            && (self.window.is_some() || self.buckets.is_some())
+            && c.failure_rate.is_none();
+        for &key in Key::ALL {
+            if let Some(value) = self.get(key) {
+                let set = c.set(key, value);
+                debug_assert!(set, "a layer's value has its key's kind");
             }
-        };
-        set(&mut c.threshold, self.threshold);
-        if self.failure_rate.is_some() {
-            c.failure_rate = self.failure_rate;
-        } else if (self.window.is_some() || self.buckets.is_some()) && c.failure_rate.is_none() {
+        }
+        if window_without_rate {
             c.failure_rate = Some(defaults::FAILURE_RATE);
         }
-        c.window = self.window.unwrap_or(c.window);
-        c.buckets = self.buckets.unwrap_or(c.buckets);
-        c.min_calls = self.min_calls.unwrap_or(c.min_calls);
-        c.recovery_timeout = self.recovery_timeout.unwrap_or(c.recovery_timeout);
-        c.half_open_max_calls = self.half_open_max_calls.unwrap_or(c.half_open_max_calls);
-        c.success_threshold = self.success_threshold.unwrap_or(c.success_threshold);
-        match self.timeout {
-            Some(timeout) => c.timeout = Some(timeout),
-            None => c.timeout = c.timeout.map(|t| t.min(c.recovery_timeout)),
+        // A call timeout this layer does not set is capped to the recovery timeout.
+        if self.timeout.is_none() {
+            c.timeout = c.timeout.map(|t| t.min(c.recovery_timeout));
         }
-        set(&mut c.max_concurrent, self.max_concurrent);
-        c.queue = self.queue.unwrap_or(c.queue);
-        c.queue_timeout = self.queue_timeout.unwrap_or(c.queue_timeout);
-        if self.slow_call.is_some() {
-            c.slow_call = self.slow_call;
+        for &key in Key::ALL {
+            if self.off.has(key) {
+                c.turn_off(key);
+            }
         }
-        c.slow_call_rate = self.slow_call_rate.unwrap_or(c.slow_call_rate);
-        c.fallback_depth = self.fallback_depth.unwrap_or(c.fallback_depth);
-        if self.fallback_timeout.is_some() {
-            c.fallback_timeout = self.fallback_timeout;
-        }
-        let off = self.off;
-        if off.contains("threshold") {
-            c.threshold = None;
-        }
-        if off.contains("failure_rate") {
-            c.failure_rate = None;
-        }
-        if off.contains("timeout") {
-            c.timeout = None;
-        }
-        if off.contains("max_concurrent") {
-            c.max_concurrent = None;
-            c.queue = 0;
-        }
-        if off.contains("slow_call") {
-            c.slow_call = None;
-        }
-        if off.contains("fallback_timeout") {
-            c.fallback_timeout = None;
+        if self.off.has(Key::MaxConcurrent) {
+            c.queue = 0; // the queue is the bulkhead's
         }
         c
     }
 
     /// The names of the keys whose values differ between `self` and `other`.
     pub fn differences(&self, other: &ConfigLayer) -> Vec<&'static str> {
-        let a = self.entries();
-        let b = other.entries();
-        a.iter().zip(b.iter()).filter(|(x, y)| x.1 != y.1).map(|(x, _)| x.0).collect()
+        Key::ALL.iter().filter(|&&k| self.written(k) != other.written(k)).map(|k| k.name()).collect()
     }
 
     /// Every key this layer sets, with its value as the attribute writes it.
     pub fn keys(&self) -> Vec<(&'static str, String)> {
-        self.entries().into_iter().filter_map(|(key, value)| value.map(|v| (key, v))).collect()
+        Key::ALL.iter().filter_map(|&k| self.written(k).map(|v| (k.name(), v))).collect()
     }
 
-    fn entries(&self) -> [(&'static str, Option<String>); 16] {
-        let off = self.off;
-        let n = |k: &str, v: Option<u32>| {
-            if off.contains(k) { Some("off".into()) } else { v.map(|v| v.to_string()) }
-        };
-        let f = |k: &str, v: Option<f64>| {
-            if off.contains(k) { Some("off".into()) } else { v.map(|v| v.to_string()) }
-        };
-        let d = |k: &str, v: Option<Duration>| {
-            if off.contains(k) { Some("off".into()) } else { v.map(format_duration) }
-        };
-        [
-            ("threshold", n("threshold", self.threshold)),
-            ("failure_rate", f("failure_rate", self.failure_rate)),
-            ("window", d("window", self.window)),
-            ("buckets", n("buckets", self.buckets)),
-            ("min_calls", n("min_calls", self.min_calls)),
-            ("recovery_timeout", d("recovery_timeout", self.recovery_timeout)),
-            ("half_open_max_calls", n("half_open_max_calls", self.half_open_max_calls)),
-            ("success_threshold", n("success_threshold", self.success_threshold)),
-            ("timeout", d("timeout", self.timeout)),
-            ("max_concurrent", n("max_concurrent", self.max_concurrent)),
-            ("queue", n("queue", self.queue)),
-            ("queue_timeout", d("queue_timeout", self.queue_timeout)),
-            ("slow_call", d("slow_call", self.slow_call)),
-            ("slow_call_rate", f("slow_call_rate", self.slow_call_rate)),
-            ("fallback_depth", n("fallback_depth", self.fallback_depth)),
-            ("fallback_timeout", d("fallback_timeout", self.fallback_timeout)),
-        ]
+    /// The value this layer gives `key`, as the attribute writes it (`"off"` too).
+    fn written(&self, key: Key) -> Option<String> {
+        if self.off.has(key) { Some("off".into()) } else { self.get(key).map(written) }
+    }
+}
+
+/// A value as the attribute writes it.
+fn written(value: Value) -> String {
+    match value {
+        Value::Count(n) => n.to_string(),
+        Value::Rate(r) => r.to_string(),
+        Value::Duration(d) => format_duration(d),
     }
 }
 
 /// Every key of `config` with its value as the attribute writes it (`"off"` for a
 /// setting turned off).
-pub(crate) fn config_values(c: &Config) -> [(&'static str, String); 16] {
-    let d = |v: Duration| format_duration(v);
-    let opt_d = |v: Option<Duration>| v.map_or_else(|| "off".to_string(), format_duration);
-    [
-        ("threshold", c.threshold.map_or_else(|| "off".into(), |n| n.to_string())),
-        ("failure_rate", c.failure_rate.map_or_else(|| "off".into(), |r| r.to_string())),
-        ("window", d(c.window)),
-        ("buckets", c.buckets.to_string()),
-        ("min_calls", c.min_calls.to_string()),
-        ("recovery_timeout", d(c.recovery_timeout)),
-        ("half_open_max_calls", c.half_open_max_calls.to_string()),
-        ("success_threshold", c.success_threshold.to_string()),
-        ("timeout", opt_d(c.timeout)),
-        ("max_concurrent", c.max_concurrent.map_or_else(|| "off".into(), |n| n.to_string())),
-        ("queue", c.queue.to_string()),
-        ("queue_timeout", d(c.queue_timeout)),
-        ("slow_call", opt_d(c.slow_call)),
-        ("slow_call_rate", c.slow_call_rate.to_string()),
-        ("fallback_depth", c.fallback_depth.to_string()),
-        ("fallback_timeout", opt_d(c.fallback_timeout)),
-    ]
+pub(crate) fn config_values(c: &Config) -> Vec<(&'static str, String)> {
+    Key::ALL.iter().map(|&k| (k.name(), c.get(k).map_or_else(|| "off".into(), written))).collect()
 }
 
 /// A duration as the attribute and the configuration file write it (`250ms`, `30s`).

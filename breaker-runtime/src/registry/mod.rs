@@ -34,7 +34,7 @@ pub use watch::ConfigWatcher;
 
 use crate::breaker::CircuitBreaker;
 use crate::error::Error;
-use crate::sync::lock_std;
+use crate::sync::unpoisoned;
 use effective::Layers;
 
 inventory::collect!(Definition);
@@ -218,11 +218,8 @@ impl Registry {
             }
         }
         // Lock order: `layers`, then `services` (see `Registry`).
-        let layers = lock_std(&self.layers);
-        let mut services = match self.services.write() {
-            Ok(services) => services,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let layers = unpoisoned(self.layers.lock());
+        let mut services = unpoisoned(self.services.write());
         if let Some(service) = services.get_mut(definition.service) {
             if !service.definitions.iter().any(|d| d.same_site(definition)) {
                 service.definitions.push(definition);
@@ -236,10 +233,7 @@ impl Registry {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<&'static str, Service>> {
-        match self.services.read() {
-            Ok(services) => services,
-            Err(poisoned) => poisoned.into_inner(),
-        }
+        unpoisoned(self.services.read())
     }
 }
 

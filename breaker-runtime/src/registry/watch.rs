@@ -13,6 +13,7 @@ use super::file::ConfigFileError;
 const SETTLE: Duration = Duration::from_millis(50);
 
 /// Watches the configuration file; dropping it stops watching.
+#[derive(Debug)]
 pub struct ConfigWatcher {
     _watcher: notify::RecommendedWatcher,
     path: PathBuf,
@@ -22,12 +23,6 @@ impl ConfigWatcher {
     /// The file watched.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-}
-
-impl std::fmt::Debug for ConfigWatcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConfigWatcher").field("path", &self.path).finish()
     }
 }
 

@@ -1,0 +1,109 @@
+//! Transitions: one at a time under the transition lock, each starting a generation,
+//! sent to subscribers in order and logged.
+
+use std::time::Duration;
+
+use crate::observe::{Event, EventKind, Reason};
+use crate::sync::{Ordering, lock};
+
+use super::super::Inner;
+use super::super::clock::Instant;
+use super::super::state::{State, pack, unpack};
+use super::{Expect, pack_count, pack_probes};
+
+impl Inner {
+    /// Moves an open circuit whose recovery timeout has passed to half-open.
+    pub(crate) fn poll_recovery(&self, now: Instant) {
+        let (generation, state) = self.load();
+        if state == State::Open && now.as_nanos() >= self.recovery_deadline() {
+            self.to_half_open(generation, now);
+        }
+    }
+
+    /// Open -> half-open, dated at the recovery deadline: that is when the circuit
+    /// became half-open, even if it is noticed later.
+    pub(super) fn to_half_open(&self, generation: u64, now: Instant) {
+        let recovery_timeout = Duration::from_nanos(self.settings.recovery_nanos());
+        let reason = Reason::RecoveryTimeoutElapsed { recovery_timeout };
+        let at = now.min(Instant::from_nanos(self.recovery_deadline()));
+        if self.transition(Expect::Exactly(generation, State::Open), State::HalfOpen, reason, at) {
+            self.stats.recovery_attempts.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn control(&self, to: State) {
+        let reason = match to {
+            State::ForcedOpen => Reason::ForcedOpen,
+            State::Disabled => Reason::Disabled,
+            State::MetricsOnly => Reason::MetricsOnly,
+            _ => Reason::Reset,
+        };
+        self.transition(Expect::Any, to, reason, self.clock.recent());
+    }
+
+    /// Makes one transition if the state is still the one expected. Returns whether
+    /// it did.
+    pub(super) fn transition(&self, from: Expect, to: State, reason: Reason, now: Instant) -> bool {
+        // The recovery timeout counts from the precise time of opening. The coarse
+        // reading the hot path passes in lags behind (by a millisecond, or more when the
+        // clock thread is starved), and a deadline counted from it would let the first
+        // probe through early; admission compares the deadline with the coarse reading,
+        // which is never ahead of the precise one, so a probe can be late, never early.
+        let now = if to == State::Open { self.clock.now().max(now) } else { now };
+        let guard = lock(&self.transition);
+        // Relaxed is enough under the lock: every store to `state` is made under it.
+        let (generation, current) = unpack(self.state.load(Ordering::Relaxed));
+        match from {
+            Expect::Exactly(g, s) if (g, s) != (generation, current) => return false,
+            Expect::Any if current == to && to != State::Closed => return false,
+            _ => {}
+        }
+        let next = generation + 1;
+        match to {
+            State::Open => self.opened_at.store(now.as_nanos(), Ordering::Relaxed),
+            State::HalfOpen => self.probes.store(pack_probes(next, 0, 0), Ordering::Relaxed),
+            State::Closed => {
+                self.failures.store(pack_count(next, 0), Ordering::Relaxed);
+                self.rate_armed.store(false, Ordering::Relaxed);
+                self.window.clear();
+            }
+            _ => {}
+        }
+        if reason == Reason::Reset {
+            for lane in self.window.all_lanes() {
+                lane.last_success.store(0, Ordering::Relaxed);
+                lane.last_failure.store(0, Ordering::Relaxed);
+            }
+        }
+        self.changed_at.store(now.as_nanos(), Ordering::Relaxed);
+        // Release: publishes the counters initialised above with the new generation.
+        self.state.store(pack(next, to), Ordering::Release);
+        self.stats.transitions.fetch_add(1, Ordering::Relaxed);
+        if to == State::Open {
+            self.stats.open_count.fetch_add(1, Ordering::Relaxed);
+        }
+        // Sent under the lock, so subscribers see transitions in order.
+        self.emit(EventKind::Transition { from: current, to, reason: reason.clone(), generation: next }, now);
+        drop(guard);
+        self.log_transition(current, to, &reason);
+        if to == State::Open {
+            self.arm_recovery_timer();
+        }
+        true
+    }
+
+    pub(super) fn log_transition(&self, from: State, to: State, reason: &Reason) {
+        let service = self.service;
+        match to {
+            State::Open | State::ForcedOpen => {
+                tracing::warn!(service, %from, %to, %reason, "circuit opened");
+            }
+            _ => tracing::info!(service, %from, %to, %reason, "circuit state changed"),
+        }
+    }
+
+    pub(crate) fn emit(&self, kind: EventKind, at: Instant) {
+        let time = self.clock.system_time(at);
+        self.events.send(Event { service: self.service, at, time, kind });
+    }
+}
