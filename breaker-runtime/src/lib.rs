@@ -56,8 +56,8 @@ mod sync;
 pub mod __private;
 
 pub use breaker::{
-    Call, CircuitBreaker, Clock, Config, ConfigBuilder, Instant, ManualClock, MonotonicClock, Permit, State,
-    Wake, defaults,
+    Call, CircuitBreaker, Clock, Config, ConfigBuilder, Instant, ManualClock, ManualSleep, MonotonicClock,
+    Permit, State, Wake, defaults,
 };
 pub use classify::{Classify, ClassifyResult, DefaultClassifier, Outcome};
 pub use error::{ConfigError, Error};

@@ -97,7 +97,7 @@ fn ready<F: Future>(future: F) -> F::Output {
 }
 
 fn manual(service: &str, config: Config) -> (CircuitBreaker, Arc<ManualClock>) {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     let breaker = CircuitBreaker::with_clock(service, config, clock.clone()).expect("valid breaker");
     (breaker, clock)
 }
@@ -270,4 +270,80 @@ fn two_step_probe_allocates_nothing() {
     });
     assert_eq!(n, 0, "allocations in {CALLS} two-step probes");
     assert_eq!(breaker.state(), State::HalfOpen);
+}
+
+/// Pending on its first poll, ready on its second: a call that has to wait.
+struct WaitOnce(bool);
+
+impl Future for WaitOnce {
+    type Output = Result<u32, Error>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<u32, Error>> {
+        if std::mem::replace(&mut self.0, true) { Poll::Ready(Ok(1)) } else { Poll::Pending }
+    }
+}
+
+/// Polls `future` until it completes; it must take exactly two polls.
+fn after_one_wait<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut future = pin!(future);
+    assert!(future.as_mut().poll(&mut cx).is_pending(), "the call waits once");
+    match future.as_mut().poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the call did not complete on its second poll"),
+    }
+}
+
+#[test]
+fn a_call_that_waits_with_a_timeout_on_the_manual_clock_allocates_nothing() {
+    let config = Config::builder().timeout(Duration::from_secs(1)).build().unwrap();
+    let (breaker, clock) = manual("alloc-wait-manual", config);
+    let n = allocations_per_run(|| {
+        let result = after_one_wait(breaker.call(WaitOnce(false)));
+        assert!(matches!(result, Ok(1)));
+    });
+    assert_eq!(n, 0, "allocations in {CALLS} calls that waited with a timeout");
+    assert_eq!(clock.sleepers(), 0, "every call left the clock");
+}
+
+#[test]
+fn a_call_that_waits_with_a_timeout_on_tokios_timer_allocates_nothing() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let _context = runtime.enter();
+    let config = Config::builder().timeout(Duration::from_secs(1)).build().unwrap();
+    let breaker = CircuitBreaker::new("alloc-wait-tokio", config).unwrap();
+    let n = allocations_per_run(|| {
+        let result = after_one_wait(breaker.call(WaitOnce(false)));
+        assert!(matches!(result, Ok(1)));
+    });
+    assert_eq!(n, 0, "allocations in {CALLS} calls that waited with tokio's timer");
+}
+
+#[test]
+fn a_call_that_waits_in_the_bulkhead_queue_allocates_nothing() {
+    let config = Config::builder()
+        .max_concurrent(1)
+        .queue(1)
+        .queue_timeout(Duration::from_secs(1))
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (breaker, clock) = manual("alloc-queued", config);
+    let mut cx = Context::from_waker(Waker::noop());
+    let n = allocations_per_run(|| {
+        // One call holds the only place; the next waits in the queue for it.
+        let mut holder = pin!(breaker.call(WaitOnce(false)));
+        assert!(holder.as_mut().poll(&mut cx).is_pending());
+        let mut queued = pin!(breaker.call(WaitOnce(false)));
+        assert!(queued.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(breaker.snapshot().bulkhead.queued, 1);
+        assert!(matches!(holder.as_mut().poll(&mut cx), Poll::Ready(Ok(1))));
+        // The place went to the queued call: it runs (and waits once, with its timeout).
+        assert!(queued.as_mut().poll(&mut cx).is_pending());
+        assert!(matches!(queued.as_mut().poll(&mut cx), Poll::Ready(Ok(1))));
+    });
+    assert_eq!(n, 0, "allocations in {CALLS} rounds of a held place and a queued call");
+    let s = breaker.snapshot();
+    assert_eq!((s.bulkhead.in_use, s.bulkhead.queued, s.rejections.bulkhead), (0, 0, 0));
+    assert_eq!(clock.sleepers(), 0);
 }

@@ -216,10 +216,10 @@ async fn a_classifier_can_turn_an_ok_value_into_a_failure() {
     assert_eq!(breaker.state(), State::Open);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_timeout_is_a_failure_whatever_the_classifier_says() {
-    let (breaker, _clock) = manual("cls-timeout-wins", Config::builder().threshold(1).timeout(millis(50)));
-    let result = breaker.call_with(ignore_all, hanging()).await;
+    let (breaker, clock) = manual("cls-timeout-wins", Config::builder().threshold(1).timeout(millis(50)));
+    let result = after(&clock, millis(50), breaker.call_with(ignore_all, hanging())).await;
     assert_eq!(
         result,
         Err(CallError::Breaker(Error::Timeout { service: "cls-timeout-wins", timeout: millis(50) }))

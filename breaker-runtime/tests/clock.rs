@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use breaker_runtime::{Clock, Config, EventKind, Instant, ManualClock, State};
@@ -72,7 +73,7 @@ fn display_timestamps_follow_the_wall_clock() {
 
 #[test]
 fn manual_clock_time_never_goes_back() {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     clock.advance(secs(10));
     clock.advance_to(at(secs(3)));
     assert_eq!(clock.now(), at(secs(10)));

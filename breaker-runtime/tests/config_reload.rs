@@ -4,17 +4,26 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use breaker_runtime::{CircuitBreaker, Clock, Config, Error, Instant};
+use breaker_runtime::{CircuitBreaker, Clock, Config, Error, Instant, Wake};
 use proptest::prelude::*;
 
 /// The breaker's clock on tokio's (paused) time, so latencies and call timeouts are
-/// measured on one time line.
+/// measured on one time line: a clock of the user's own, which schedules the wakeups
+/// its breakers ask for (their call timeouts) on tokio's timer.
 #[derive(Debug)]
 struct TokioClock(tokio::time::Instant);
 
 impl Clock for TokioClock {
     fn now(&self) -> Instant {
         Instant::from_nanos(self.0.elapsed().as_nanos() as u64)
+    }
+
+    fn wake_at(&self, at: Instant, wake: Wake) {
+        let deadline = self.0 + Duration::from_nanos(at.as_nanos());
+        tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            wake();
+        });
     }
 }
 

@@ -39,10 +39,10 @@ async fn probe_limit_and_bulkhead_messages_name_the_setting_to_raise() {
     assert!(full.to_string().contains("raise `max_concurrent`, `queue` or `queue_timeout`"), "{full}");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_function_returning_io_result_gets_a_timed_out_io_error() {
-    let (breaker, _clock) = manual("err-io-timeout", Config::builder().threshold(5).timeout(millis(20)));
-    let result: io::Result<u32> = breaker.call(std::future::pending()).await;
+    let (breaker, clock) = manual("err-io-timeout", Config::builder().threshold(5).timeout(millis(20)));
+    let result: io::Result<u32> = after(&clock, millis(20), breaker.call(std::future::pending())).await;
     let error = result.unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     let inner = error.get_ref().and_then(|e| e.downcast_ref::<Error>()).expect("the breaker's error inside");

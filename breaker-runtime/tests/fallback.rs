@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use breaker_runtime::fallback::{self, Cause};
 use breaker_runtime::{CircuitBreaker, Config, DefaultClassifier, Error, Outcome, State};
 use common::*;
-use tokio::time::Instant as TokioInstant;
 
 type Log = Arc<Mutex<Vec<Seen>>>;
 
@@ -50,12 +49,13 @@ async fn fallback_runs_when_the_circuit_is_open_and_the_call_does_not() {
     assert_eq!(s.rejections.open, 1);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn fallback_runs_when_the_call_times_out() {
-    let (breaker, _clock) = manual("fb-timeout", Config::builder().timeout(millis(100)));
+    let (breaker, clock) = manual("fb-timeout", Config::builder().timeout(millis(100)));
     let log = new_log();
-    let result = breaker.call_with_fallback(DefaultClassifier, hanging(), answering(&log, 5)).await;
-    assert_eq!(result, Ok(5));
+    let (result, took) =
+        drive(&clock, breaker.call_with_fallback(DefaultClassifier, hanging(), answering(&log, 5))).await;
+    assert_eq!((result, took), (Ok(5), millis(100)));
     assert_eq!(
         logged(&log),
         vec![Seen::TimedOut(Error::Timeout { service: "fb-timeout", timeout: millis(100) })]
@@ -212,41 +212,37 @@ async fn panicking_fallbacks_are_skipped() {
     assert_eq!(breaker.snapshot().fallbacks.successes, 1);
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn fallback_timeout_is_shared_by_the_chain() {
     // 300 ms for three fallbacks: each gets an equal share of what is left when it
     // starts: 100 ms, then 200/2 = 100 ms, then 100/1 = 100 ms.
-    let (breaker, _clock) = manual("fb-shared-timeout", Config::builder().fallback_timeout(millis(300)));
-    let started = TokioInstant::now();
+    let (breaker, clock) = manual("fb-shared-timeout", Config::builder().fallback_timeout(millis(300)));
     let chain = fallback::chain(|_: &Cause<CallError>| async {
-        tokio::time::sleep(secs(3600)).await;
+        clock.sleep(secs(3600)).await;
         CallResult::Ok(1)
     })
     .or(|_: &Cause<CallError>| async {
-        tokio::time::sleep(millis(101)).await;
+        clock.sleep(millis(101)).await;
         Ok(2)
     })
     .or(|_: &Cause<CallError>| async {
-        tokio::time::sleep(millis(10)).await;
+        clock.sleep(millis(10)).await;
         Ok(3)
     });
-    let result = breaker.call_with_fallback(DefaultClassifier, fail(500), chain).await;
-    assert_eq!(result, Ok(3));
-    assert_eq!(started.elapsed(), millis(210));
+    let (result, took) = drive(&clock, breaker.call_with_fallback(DefaultClassifier, fail(500), chain)).await;
+    assert_eq!((result, took), (Ok(3), millis(210)));
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn fallback_chain_that_runs_out_of_time_returns_the_primary_error() {
-    let (breaker, _clock) = manual("fb-out-of-time", Config::builder().fallback_timeout(millis(300)));
-    let started = TokioInstant::now();
+    let (breaker, clock) = manual("fb-out-of-time", Config::builder().fallback_timeout(millis(300)));
     let slow = |_: &Cause<CallError>| async {
-        tokio::time::sleep(secs(3600)).await;
+        clock.sleep(secs(3600)).await;
         CallResult::Ok(1)
     };
     let chain = fallback::chain(slow).or(slow);
-    let result = breaker.call_with_fallback(DefaultClassifier, fail(500), chain).await;
-    assert_eq!(result, Err(CallError::Upstream(500)));
-    assert_eq!(started.elapsed(), millis(300));
+    let (result, took) = drive(&clock, breaker.call_with_fallback(DefaultClassifier, fail(500), chain)).await;
+    assert_eq!((result, took), (Err(CallError::Upstream(500)), millis(300)));
     assert_eq!(breaker.snapshot().fallbacks.failures, 1);
 }
 
@@ -351,9 +347,9 @@ impl Drop for Held {
     }
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn a_body_cut_by_its_timeout_is_dropped_before_the_first_fallback_starts() {
-    let (breaker, _clock) = manual("fb-cut-body", Config::builder().timeout(millis(100)));
+    let (breaker, clock) = manual("fb-cut-body", Config::builder().timeout(millis(100)));
     let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let lock = Arc::new(tokio::sync::Mutex::new(()));
     let body = {
@@ -375,10 +371,10 @@ async fn a_body_cut_by_its_timeout_is_dropped_before_the_first_fallback_starts()
             Ok(7)
         }
     };
-    let answer = tokio::time::timeout(secs(5), breaker.call_with_fallback(DefaultClassifier, body, fallback))
-        .await
-        .expect("the fallback got the lock the timed-out body held");
-    assert_eq!(answer, Ok(7));
+    // The fallback gets the lock the timed-out body held (it would wait forever, and
+    // `drive` would fail, otherwise).
+    let (answer, took) = drive(&clock, breaker.call_with_fallback(DefaultClassifier, body, fallback)).await;
+    assert_eq!((answer, took), (Ok(7), millis(100)));
 }
 
 /// A protected call whose fallback hands the call back to the breaker from another

@@ -57,7 +57,7 @@ fn breaker(
     service: &str,
     configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
 ) -> (CircuitBreaker, Arc<ManualClock>) {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     let builder = Config::builder().no_timeout().no_bulkhead().recovery_timeout(RECOVERY);
     let mut config = configure(builder).build().expect("valid configuration");
     config.window = Duration::from_secs(1);

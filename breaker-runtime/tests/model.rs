@@ -32,6 +32,7 @@
 //!   empty each time the circuit closes); an outcome of a call admitted before the
 //!   circuit last closed is not counted.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use breaker_runtime::{
@@ -414,7 +415,7 @@ fn agree(breaker: &CircuitBreaker, events: &mut Events, m: &mut Model) -> Result
 }
 
 fn run(service: &str, p: Params, ops: &[Op]) -> Result<(), TestCaseError> {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     let breaker = CircuitBreaker::with_clock(service, p.config(), clock.clone()).expect("valid breaker");
     let mut events = breaker.subscribe();
     let mut m = Model::new(p);

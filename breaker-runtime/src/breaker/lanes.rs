@@ -33,10 +33,34 @@ pub(crate) fn lane_count() -> usize {
 }
 
 /// The lane of the current thread, or [`SHARED`].
+///
+/// The hot path reads a constant-initialised thread-local without a destructor (one
+/// load); the thread's claim, which must be given back when the thread exits, is held
+/// by a second thread-local touched only on the thread's first call.
 #[cfg(not(loom))]
-#[inline]
+#[inline(always)]
 pub(crate) fn current() -> usize {
-    LANE.try_with(|lane| lane.0).unwrap_or(SHARED)
+    match INDEX.get() {
+        UNCLAIMED => claim(),
+        lane => lane,
+    }
+}
+
+/// `INDEX` before the thread's first call.
+#[cfg(not(loom))]
+const UNCLAIMED: usize = usize::MAX - 1;
+
+#[cfg(not(loom))]
+#[cold]
+#[inline(never)]
+fn claim() -> usize {
+    // While the thread's locals are being destroyed the claim cannot be made: the
+    // shared lane, without caching, so each call asks again (and gets it again).
+    let lane = LANE.try_with(|lane| lane.0).unwrap_or(SHARED);
+    if LANE.try_with(|_| ()).is_ok() {
+        INDEX.set(lane);
+    }
+    lane
 }
 
 /// Under loom every thread writes the shared lane, so the models explore its locking.
@@ -78,6 +102,9 @@ impl LaneId {
 #[cfg(not(loom))]
 impl Drop for LaneId {
     fn drop(&mut self) {
+        // Calls made while the thread's other locals are destroyed use the shared lane:
+        // this lane may belong to another thread from now on.
+        let _ = INDEX.try_with(|index| index.set(SHARED));
         if self.0 != SHARED {
             // Release: hand this thread's last writes to the lane's next owner.
             CLAIMED.fetch_and(!(1 << self.0), StdOrdering::Release);
@@ -87,7 +114,10 @@ impl Drop for LaneId {
 
 #[cfg(not(loom))]
 thread_local! {
+    /// The thread's claim on its lane, given back when the thread exits.
     static LANE: LaneId = LaneId::claim();
+    /// The thread's lane number, as the hot path reads it.
+    static INDEX: std::cell::Cell<usize> = const { std::cell::Cell::new(UNCLAIMED) };
 }
 
 /// Adds `n` to a lane counter: a plain load and store for the lane's owner

@@ -16,13 +16,12 @@ mod name;
 mod permit;
 mod settings;
 mod state;
-mod ticker;
 mod window;
 
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-pub use clock::{Clock, Instant, ManualClock, MonotonicClock, Wake};
+pub use clock::{Clock, Instant, ManualClock, ManualSleep, MonotonicClock, Wake};
 pub use config::{Config, ConfigBuilder, defaults};
 pub(crate) use key::{Key, Kind, Value};
 pub use permit::Permit;
@@ -31,8 +30,6 @@ pub use state::State;
 pub use call::Call;
 pub(crate) use call::{Attempt, Convert, FallbackPolicy, protect_with_fallback};
 pub(crate) use clock::ClockRef;
-#[cfg(test)]
-pub(crate) use settings::CallPolicy;
 
 use crate::error::{ConfigError, Error};
 use crate::observe::{EventSink, Events, Snapshot};

@@ -24,7 +24,10 @@ const BULKHEAD: usize = 7; // max_concurrent (0: off) | queue << 32
 const QUEUE_TIMEOUT: usize = 8;
 const FALLBACK_DEPTH: usize = 9;
 const FALLBACK_TIMEOUT: usize = 10; // nanos; 0: none
-const WORDS: usize = 11;
+/// Whether a call needs its policy at all (a timeout, a bulkhead or a slow-call
+/// threshold): 0 lets the closed path skip the sequence-locked read.
+const NEEDS_POLICY: usize = 11;
+const WORDS: usize = 12;
 
 /// What one call applies from start to end, read once at its admission.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -43,6 +46,18 @@ pub(crate) struct CallPolicy {
 }
 
 impl CallPolicy {
+    /// No timeout, no bulkhead, no slow-call threshold (the fallback limits, which a
+    /// call without fallback does not use, are zero too).
+    pub(crate) const NONE: CallPolicy = CallPolicy {
+        timeout_nanos: 0,
+        slow_call_nanos: 0,
+        max_concurrent: 0,
+        queue: 0,
+        queue_timeout_nanos: 0,
+        fallback_depth: 0,
+        fallback_timeout_nanos: 0,
+    };
+
     pub(crate) fn queue_timeout(&self) -> Duration {
         Duration::from_nanos(self.queue_timeout_nanos)
     }
@@ -74,6 +89,7 @@ fn encode(c: &Config) -> [u64; WORDS] {
     w[QUEUE_TIMEOUT] = duration_nanos(c.queue_timeout);
     w[FALLBACK_DEPTH] = u64::from(c.fallback_depth);
     w[FALLBACK_TIMEOUT] = c.fallback_timeout.map_or(0, duration_nanos);
+    w[NEEDS_POLICY] = u64::from(w[TIMEOUT] != 0 || low(w[BULKHEAD]) != 0 || w[SLOW_CALL] != 0);
     w
 }
 
@@ -96,6 +112,17 @@ impl Settings {
     #[inline]
     fn word(&self, i: usize) -> u64 {
         self.words[i].load(Ordering::Relaxed)
+    }
+
+    /// The policy of a call that has no fallback: [`CallPolicy::NONE`] without reading
+    /// the rest when the configuration has no timeout, no bulkhead and no slow-call
+    /// threshold (one word, itself from one configuration), else [`policy`](Self::policy).
+    #[inline(always)]
+    pub(crate) fn call_policy(&self) -> CallPolicy {
+        if self.words[NEEDS_POLICY].load(Ordering::Relaxed) == 0 {
+            return CallPolicy::NONE;
+        }
+        self.policy()
     }
 
     /// The per-call policy, all from one configuration.

@@ -36,8 +36,9 @@ use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::pin;
 use std::task::Poll;
+use std::time::Duration;
 
-use crate::breaker::{FallbackPolicy, Inner};
+use crate::breaker::{FallbackPolicy, Inner, Instant};
 use crate::error::Error;
 use crate::sync::Ordering;
 
@@ -250,7 +251,8 @@ pub struct Attempts<'a, E> {
     inner: &'a Inner,
     cause: Cause<E>,
     depth: u32,
-    deadline: Option<tokio::time::Instant>,
+    /// When the chain's time is up, on the breaker's clock.
+    deadline: Option<Instant>,
     remaining: usize,
     index: usize,
 }
@@ -265,7 +267,7 @@ impl<E> Attempts<'_, E> {
     {
         let (service, index) = (self.inner.service, self.index);
         let share = self.deadline.map(|deadline| {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let left = deadline.saturating_duration_since(self.inner.clock.now());
             left / u32::try_from(self.remaining.max(1)).unwrap_or(u32::MAX)
         });
         self.index += 1;
@@ -278,13 +280,23 @@ impl<E> Attempts<'_, E> {
         let guarded = DEPTH.scope(self.depth + 1, catching_panics(future));
         let result = match share {
             None => guarded.await,
-            Some(share) => match tokio::time::timeout(share, guarded).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::warn!(service, index, ?share, "fallback timed out; trying the next one");
-                    return None;
+            Some(share) => {
+                // The share of time on the breaker's clock (a manual clock in tests).
+                let mut guarded = pin!(guarded);
+                let mut timer = pin!(self.inner.clock.sleep(share.max(Duration::from_nanos(1))));
+                let ended = poll_fn(|cx| match guarded.as_mut().poll(cx) {
+                    Poll::Ready(result) => Poll::Ready(Some(result)),
+                    Poll::Pending => timer.as_mut().poll_elapsed(cx).map(|()| None),
+                })
+                .await;
+                match ended {
+                    Some(result) => result,
+                    None => {
+                        tracing::warn!(service, index, ?share, "fallback timed out; trying the next one");
+                        return None;
+                    }
                 }
-            },
+            }
         };
         match result.map(into) {
             Ok(Ok(answer)) => {
@@ -340,7 +352,7 @@ impl Inner {
             inner: self,
             cause,
             depth,
-            deadline: policy.timeout().map(|t| tokio::time::Instant::now() + t),
+            deadline: policy.timeout().map(|t| self.clock.now().saturating_add(t)),
             remaining: B::LEN,
             index: 0,
         };

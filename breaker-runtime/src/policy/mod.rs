@@ -4,9 +4,7 @@
 //! Policies never decide the breaker's state; they report to it. A bulkhead rejection
 //! is never a failure, a timeout always is, and fallbacks run outside the bulkhead.
 
-mod bulkhead;
+pub(crate) mod bulkhead;
 pub mod fallback;
-mod timeout;
 
 pub(crate) use bulkhead::Bulkhead;
-pub(crate) use timeout::Timeout;

@@ -184,6 +184,41 @@ impl Registry {
         self.control(service, Control::Reset, reason)
     }
 
+    /// Puts the breaker of `service` (an attribute's, say) on `clock`, a
+    /// [`ManualClock`](crate::ManualClock) in tests: its recovery timeout, its window,
+    /// its latencies and every wait of its calls (timeouts, the bulkhead queue,
+    /// fallback timeouts) follow that clock from then on. The breaker starts afresh
+    /// (closed, an empty window), keeping its lifetime counters.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use breaker_runtime::{Error, ManualClock, State, circuit_breaker, registry};
+    ///
+    /// #[circuit_breaker(service = "use-clock-doc", threshold = 1, recovery_timeout = "30s")]
+    /// async fn fetch(ok: bool) -> Result<u32, Error> {
+    ///     if ok { Ok(1) } else { Err(Error::UnknownService { service: "down".into(), suggestion: None }) }
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let clock = Arc::new(ManualClock::new());
+    /// registry().use_clock("use-clock-doc", clock.clone())?;
+    /// let _ = fetch(false).await;
+    /// let breaker = registry().get("use-clock-doc")?;
+    /// assert_eq!(breaker.state(), State::Open);
+    /// clock.advance(Duration::from_secs(30)); // no waiting on real time
+    /// assert_eq!(breaker.state(), State::HalfOpen);
+    /// assert_eq!(fetch(true).await?, 1);
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// # Ok::<(), Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn use_clock<C: crate::Clock>(&self, service: &str, clock: Arc<C>) -> Result<(), Error> {
+        let breaker = self.get(service)?;
+        breaker.inner.use_clock(clock);
+        Ok(())
+    }
+
     /// The state of every service's breaker.
     pub fn states(&self) -> Vec<(&'static str, State)> {
         self.read().iter().map(|(name, s)| (*name, s.breaker.state())).collect()

@@ -51,7 +51,7 @@ pub fn at(d: Duration) -> Instant {
 
 /// A breaker for `service` on a fresh manual clock.
 pub fn manual(service: &str, config: ConfigBuilder) -> (CircuitBreaker, Arc<ManualClock>) {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     let config = config.build().expect("the test configuration is valid");
     let breaker = CircuitBreaker::with_clock(service, config, clock.clone()).expect("the breaker is built");
     (breaker, clock)
@@ -59,7 +59,7 @@ pub fn manual(service: &str, config: ConfigBuilder) -> (CircuitBreaker, Arc<Manu
 
 /// A breaker for `service` on a fresh manual clock, from a ready configuration.
 pub fn manual_with(service: &str, config: Config) -> (CircuitBreaker, Arc<ManualClock>) {
-    let clock = ManualClock::new();
+    let clock = Arc::new(ManualClock::new());
     let breaker = CircuitBreaker::with_clock(service, config, clock.clone()).expect("the breaker is built");
     (breaker, clock)
 }
@@ -149,4 +149,30 @@ pub fn seen(cause: &Cause<CallError>) -> Seen {
         Cause::TimedOut(e) => Seen::TimedOut(e.clone()),
         Cause::Failed(e) => Seen::Failed(e.clone()),
     }
+}
+
+/// Polls `future` once (it must be waiting then), advances `clock` by `d`, and awaits
+/// it: how a test drives a call that waits on the manual clock (a timeout, a queue).
+pub async fn after<F: Future>(clock: &ManualClock, d: Duration, future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    assert!(poll_once(future.as_mut()).is_pending(), "the future finished before the clock moved");
+    clock.advance(d);
+    future.await
+}
+
+/// Runs `future` to its end on the manual clock alone: polls it, and each time it
+/// waits, advances `clock` to the next deadline it (or anything) waits for, as tokio's
+/// paused time does. Returns its output and the time that passed on the clock. Fails
+/// if the future waits while nothing waits on the clock (it would never end).
+pub async fn drive<F: Future>(clock: &ManualClock, future: F) -> (F::Output, Duration) {
+    let started = clock.now();
+    let mut future = std::pin::pin!(future);
+    for _ in 0..10_000 {
+        if let Poll::Ready(output) = poll_once(future.as_mut()) {
+            return (output, clock.now() - started);
+        }
+        let next = clock.next_deadline().expect("the future waits, but nothing waits on the clock");
+        clock.advance_to(next);
+    }
+    panic!("the future did not end in 10,000 steps of the clock");
 }

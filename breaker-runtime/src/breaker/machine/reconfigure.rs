@@ -1,9 +1,13 @@
-//! A new configuration applied to a live breaker, keeping its state and counters.
+//! A new configuration applied to a live breaker, keeping its state and counters; and
+//! a new clock, which restarts it.
 
 use crate::observe::EventKind;
 use crate::sync::{Ordering, lock};
 
+use std::sync::Arc;
+
 use super::super::Inner;
+use super::super::clock::Clock;
 use super::super::config::Config;
 use super::super::state::{State, unpack};
 use super::pack_count;
@@ -33,5 +37,20 @@ impl Inner {
             // The recovery timeout may be shorter now.
             self.arm_recovery_timer();
         }
+    }
+
+    /// Puts the breaker on `clock`: instants of two clocks are not comparable, so the
+    /// breaker starts afresh on it (closed, empty window, as after a reset), keeping its
+    /// lifetime counters.
+    pub(crate) fn use_clock<C: Clock>(&self, clock: Arc<C>) {
+        let guard = lock(&self.transition);
+        self.clock.replace(clock);
+        let now = self.clock.recent().as_nanos();
+        self.opened_at.store(0, Ordering::Relaxed);
+        self.changed_at.store(now, Ordering::Relaxed);
+        // A wakeup scheduled on the old clock finds another deadline and does nothing.
+        self.timer_deadline.store(0, Ordering::Relaxed);
+        drop(guard);
+        self.control(State::Closed);
     }
 }

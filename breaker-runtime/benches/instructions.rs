@@ -1,0 +1,90 @@
+//! Instructions per protected call, counted (not timed): each scenario runs `N` calls
+//! in a task on `futures::executor::block_on`, under `valgrind --tool=callgrind`, whose
+//! counts are the same from run to run whatever else the machine does. The difference
+//! between `N` and `2N` calls, divided by `N`, is the cost of one call:
+//!
+//! ```sh
+//! cargo bench -p breaker-runtime --bench instructions --no-run
+//! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/instructions-* closed 100000
+//! ```
+//!
+//! `cargo bench --bench instructions` without valgrind runs every scenario once as a
+//! smoke test.
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+
+use breaker_runtime::{CircuitBreaker, Config, Error, circuit_breaker};
+
+async fn work(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+async fn fail(_: u64) -> Result<u64, Error> {
+    Err(Error::UnknownService { service: "down".into(), suggestion: None })
+}
+
+#[circuit_breaker(service = "instructions-attribute", threshold = 5)]
+async fn protected(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+fn breaker(config: Config) -> &'static CircuitBreaker {
+    Box::leak(Box::new(CircuitBreaker::new("instructions", config).unwrap()))
+}
+
+fn threshold_only() -> Config {
+    Config::builder().threshold(5).no_timeout().no_bulkhead().build().unwrap()
+}
+
+fn run(scenario: &str, n: u64) {
+    static OPEN: OnceLock<&'static CircuitBreaker> = OnceLock::new();
+    futures::executor::block_on(Box::pin(async move {
+        match scenario {
+            "bare" => {
+                for _ in 0..n {
+                    let _ = black_box(work(black_box(1)).await);
+                }
+            }
+            "closed" => {
+                let b = breaker(threshold_only());
+                for _ in 0..n {
+                    let _ = black_box(b.call(work(black_box(1))).await);
+                }
+            }
+            "defaults" => {
+                let b = breaker(Config::default());
+                for _ in 0..n {
+                    let _ = black_box(b.call(work(black_box(1))).await);
+                }
+            }
+            "attribute" => {
+                for _ in 0..n {
+                    let _ = black_box(protected(black_box(1)).await);
+                }
+            }
+            "open" => {
+                let b = *OPEN.get_or_init(|| breaker(threshold_only()));
+                for _ in 0..5 {
+                    let _ = b.call(fail(0)).await;
+                }
+                for _ in 0..n {
+                    let _ = black_box(b.call(work(black_box(1))).await);
+                }
+            }
+            other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open"),
+        }
+    }));
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    match args.as_slice() {
+        [scenario, n] => run(scenario, n.parse().expect("a number of calls")),
+        _ => {
+            for scenario in ["bare", "closed", "defaults", "attribute", "open"] {
+                run(scenario, 1000);
+            }
+        }
+    }
+}
