@@ -11,7 +11,6 @@ use std::time::Duration;
 /// [`BulkheadFull`](Error::BulkheadFull)) never count as failures of the service.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-#[repr(u64)]
 pub enum Error {
     /// The circuit is open: the service failed recently, and calls fail fast until the
     /// recovery timeout has passed. `retry_after` is `None` when an operator forced the
@@ -82,6 +81,18 @@ pub enum Error {
     #[error(transparent)]
     InvalidConfig(Box<ConfigError>),
 
+    /// A breaker registered with [`Registry::register`](crate::registry::Registry::register)
+    /// has the name of a service the registry already has.
+    #[error(
+        "service `{service}` already has a breaker ({existing}): a registered breaker needs a name of its own"
+    )]
+    DuplicateService {
+        /// The name both use.
+        service: Box<str>,
+        /// The breaker already registered under it: where it comes from.
+        existing: Box<str>,
+    },
+
     /// No breaker is known by this name.
     #[error("unknown service `{service}`{}", Suggestion(.suggestion.as_deref()))]
     UnknownService {
@@ -101,7 +112,7 @@ impl Error {
             | Error::BulkheadFull { service, .. }
             | Error::Timeout { service, .. }
             | Error::FallbackDepthExceeded { service, .. } => Some(service),
-            Error::UnknownService { service, .. } => Some(service),
+            Error::UnknownService { service, .. } | Error::DuplicateService { service, .. } => Some(service),
             Error::InvalidConfig(e) => e.service.as_deref(),
         }
     }

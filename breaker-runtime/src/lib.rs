@@ -63,7 +63,7 @@ pub use classify::{Classify, ClassifyResult, DefaultClassifier, Outcome};
 pub use error::{ConfigError, Error};
 pub use observe::{Event, EventKind, Events, Reason, RejectionKind, Snapshot};
 pub use policy::fallback;
-pub use registry::registry;
+pub use registry::{ConfigLayer, Off, registry};
 
 /// Protects an async function with the circuit breaker of its service.
 ///

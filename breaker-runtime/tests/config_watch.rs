@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use breaker_runtime::registry::RegistryEvent;
+use breaker_runtime::observe::RecvError;
+use breaker_runtime::registry::{RegistryEvent, RegistryEvents};
 use breaker_runtime::{Error, circuit_breaker, registry};
 
 #[circuit_breaker(service = "cfg-watched", threshold = 3)]
@@ -12,15 +13,12 @@ async fn watched() -> Result<(), Error> {
 }
 
 /// The next registry event that satisfies `wanted`, waiting at most 10 s for it.
-async fn next(
-    events: &mut tokio::sync::broadcast::Receiver<RegistryEvent>,
-    wanted: impl Fn(&RegistryEvent) -> bool,
-) -> RegistryEvent {
+async fn next(events: &mut RegistryEvents, wanted: impl Fn(&RegistryEvent) -> bool) -> RegistryEvent {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             match events.recv().await {
                 Ok(event) if wanted(&event) => return event,
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Ok(_) | Err(RecvError::Lagged(_)) => continue,
                 Err(e) => panic!("the registry's events ended: {e}"),
             }
         }

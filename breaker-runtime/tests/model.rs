@@ -85,11 +85,11 @@ impl Params {
         builder.build().expect("the generated configuration is valid")
     }
 
-    /// The window of snapshots (the default one when no rule is set).
+    /// The window of snapshots: the rule's, or without a rate rule the default length
+    /// in one bucket (a breaker without rate rules keeps one bucket: its window counts
+    /// cover the current period of the window's length).
     fn window(&self) -> (Duration, u32) {
-        self.rate.map_or((breaker_runtime::defaults::WINDOW, breaker_runtime::defaults::BUCKETS), |r| {
-            (r.window, r.buckets)
-        })
+        self.rate.map_or((breaker_runtime::defaults::WINDOW, 1), |r| (r.window, r.buckets))
     }
 }
 

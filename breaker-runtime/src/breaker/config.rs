@@ -127,6 +127,14 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The buckets the sliding window keeps: `buckets` when a rate rule needs the
+    /// window to slide (`failure_rate` or `slow_call`), else one, so a breaker without
+    /// rate rules keeps one bucket per lane: its window counts, for snapshots, cover
+    /// the current period of `window` (a tumbling window).
+    pub(crate) fn window_buckets(&self) -> u32 {
+        if self.failure_rate.is_some() || self.slow_call.is_some() { self.buckets } else { 1 }
+    }
+
     /// A builder starting from the defaults.
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()

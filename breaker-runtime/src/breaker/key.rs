@@ -12,6 +12,7 @@ use crate::registry::ConfigLayer;
 
 /// What a key takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "config-file"), allow(dead_code, reason = "the file reader parses by kind"))]
 pub(crate) enum Kind {
     /// A whole number in `min..=max`.
     Count { min: u32, max: u32 },
@@ -134,6 +135,7 @@ macro_rules! key_table {
             }
 
             /// What the key takes.
+            #[cfg_attr(not(feature = "config-file"), allow(dead_code, reason = "the file reader parses by kind"))]
             pub(crate) const fn kind(self) -> Kind {
                 match self {
                     $(Key::$variant => kind!($kind $(($min, $max))?),)*
@@ -158,6 +160,7 @@ macro_rules! key_table {
 
             /// Sets `key` to `value`; `false` (and nothing set) if the value is of
             /// another kind than the key takes.
+            #[cfg_attr(not(feature = "config-file"), allow(dead_code, reason = "the file reader sets keys"))]
             pub(crate) fn set(&mut self, key: Key, value: Value) -> bool {
                 match (key, value) {
                     $((Key::$variant, value_of!($kind, v)) => {

@@ -23,7 +23,9 @@ use std::sync::{Arc, Weak};
 
 pub use clock::{Clock, Instant, ManualClock, ManualSleep, MonotonicClock, Wake};
 pub use config::{Config, ConfigBuilder, defaults};
-pub(crate) use key::{Key, Kind, Value};
+#[cfg(feature = "config-file")]
+pub(crate) use key::Kind;
+pub(crate) use key::{Key, Value};
 pub use permit::Permit;
 pub use state::State;
 
@@ -159,7 +161,7 @@ impl CircuitBreaker {
             service,
             clock,
             settings: Settings::new(&config),
-            window: Window::new(config.window, config.buckets),
+            window: Window::new(config.window, config.window_buckets()),
             bulkhead: Bulkhead::new(config.max_concurrent),
             config: Mutex::new(config),
             state: AtomicU64::new(state::pack(machine::FIRST_GENERATION, State::Closed)),

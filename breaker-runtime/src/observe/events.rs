@@ -1,7 +1,7 @@
 //! Events: every transition with its reason, configuration changes, and rejections.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::broadcast;
@@ -9,12 +9,13 @@ use tokio::sync::broadcast;
 use crate::breaker::{Config, Instant, State};
 use crate::sync::{AtomicUsize, Ordering};
 
-/// Events a subscriber can fall behind by before the oldest are dropped (and the
-/// subscriber told how many with [`RecvError::Lagged`]).
+/// Events a subscriber of a breaker can fall behind by before the oldest are dropped
+/// (and the subscriber told how many with [`RecvError::Lagged`]).
 const CAPACITY: usize = 1024;
 
 /// Something that happened to a breaker.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Event {
     /// The breaker's service.
     pub service: &'static str,
@@ -196,47 +197,77 @@ impl fmt::Display for Event {
     }
 }
 
-/// The sending side, owned by the breaker.
+/// The sending side, owned by the breaker. The channel is made by the first
+/// subscriber: a breaker nobody watches keeps no event buffer.
 pub(crate) struct EventSink {
-    sender: broadcast::Sender<Event>,
+    channel: OnceLock<Channel<Event>>,
+}
+
+/// A broadcast channel and the count of its subscribers.
+pub(crate) struct Channel<T> {
+    sender: broadcast::Sender<T>,
     subscribers: Arc<AtomicUsize>,
 }
 
-impl EventSink {
-    pub(crate) fn new() -> EventSink {
-        EventSink { sender: broadcast::Sender::new(CAPACITY), subscribers: Arc::new(AtomicUsize::new(0)) }
+impl<T: Clone> Channel<T> {
+    pub(crate) fn new(capacity: usize) -> Channel<T> {
+        Channel { sender: broadcast::Sender::new(capacity), subscribers: Arc::new(AtomicUsize::new(0)) }
     }
 
-    /// Whether anyone listens (one relaxed load: checked before building an event on
-    /// the rejection path).
-    #[inline]
-    pub(crate) fn listening(&self) -> bool {
-        self.subscribers.load(Ordering::Relaxed) != 0
-    }
-
-    pub(crate) fn send(&self, event: Event) {
+    pub(crate) fn send(&self, event: T) {
         // An error only means nobody listens.
         let _ = self.sender.send(event);
     }
 
-    pub(crate) fn subscribe(&self) -> Events {
+    pub(crate) fn subscribe(&self) -> Subscription<T> {
         self.subscribers.fetch_add(1, Ordering::Relaxed);
-        Events { receiver: self.sender.subscribe(), subscribers: self.subscribers.clone() }
+        Subscription { receiver: self.sender.subscribe(), subscribers: self.subscribers.clone() }
     }
 }
 
-/// A subscription to a breaker's events, from [`CircuitBreaker::subscribe`].
+impl EventSink {
+    pub(crate) fn new() -> EventSink {
+        EventSink { channel: OnceLock::new() }
+    }
+
+    /// Whether anyone listens: checked before building an event on the rejection
+    /// path, where nobody ever subscribed costs one load.
+    #[inline]
+    pub(crate) fn listening(&self) -> bool {
+        self.channel.get().is_some_and(|channel| channel.subscribers.load(Ordering::Relaxed) != 0)
+    }
+
+    pub(crate) fn send(&self, event: Event) {
+        if let Some(channel) = self.channel.get() {
+            channel.send(event);
+        }
+    }
+
+    pub(crate) fn subscribe(&self) -> Events {
+        self.channel.get_or_init(|| Channel::new(CAPACITY)).subscribe()
+    }
+}
+
+/// A subscription to a breaker's events ([`Events`], from
+/// [`CircuitBreaker::subscribe`]) or to the registry's
+/// ([`RegistryEvents`](crate::registry::RegistryEvents), from
+/// [`Registry::subscribe`](crate::registry::Registry::subscribe)).
 ///
-/// Events are kept for each subscriber until it reads them, up to 1024; a subscriber
-/// further behind loses the oldest and is told how many by [`RecvError::Lagged`].
+/// Events are kept for each subscriber until it reads them, up to a capacity (1024 for
+/// a breaker, 256 for the registry); a subscriber further behind loses the oldest and
+/// is told how many by [`RecvError::Lagged`].
 ///
 /// [`CircuitBreaker::subscribe`]: crate::CircuitBreaker::subscribe
-pub struct Events {
-    receiver: broadcast::Receiver<Event>,
+pub struct Subscription<T> {
+    receiver: broadcast::Receiver<T>,
     subscribers: Arc<AtomicUsize>,
 }
 
-/// Why [`Events::recv`] returned no event.
+/// A subscription to a breaker's events, from
+/// [`CircuitBreaker::subscribe`](crate::CircuitBreaker::subscribe).
+pub type Events = Subscription<Event>;
+
+/// Why [`Subscription::recv`] returned no event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecvError {
@@ -244,12 +275,12 @@ pub enum RecvError {
     /// returns the oldest event still kept.
     #[error("the subscriber fell behind and missed {0} events")]
     Lagged(u64),
-    /// The breaker is gone.
+    /// The sender (the breaker, the registry) is gone.
     #[error("the breaker is gone")]
     Closed,
 }
 
-/// Why [`Events::try_recv`] returned no event.
+/// Why [`Subscription::try_recv`] returned no event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TryRecvError {
@@ -259,14 +290,14 @@ pub enum TryRecvError {
     /// See [`RecvError::Lagged`].
     #[error("the subscriber fell behind and missed {0} events")]
     Lagged(u64),
-    /// The breaker is gone.
+    /// The sender is gone.
     #[error("the breaker is gone")]
     Closed,
 }
 
-impl Events {
+impl<T: Clone> Subscription<T> {
     /// The next event, waiting for one if need be.
-    pub async fn recv(&mut self) -> Result<Event, RecvError> {
+    pub async fn recv(&mut self) -> Result<T, RecvError> {
         self.receiver.recv().await.map_err(|e| match e {
             broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
             broadcast::error::RecvError::Closed => RecvError::Closed,
@@ -274,7 +305,7 @@ impl Events {
     }
 
     /// The next event if one is waiting.
-    pub fn try_recv(&mut self) -> Result<Event, TryRecvError> {
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         self.receiver.try_recv().map_err(|e| match e {
             broadcast::error::TryRecvError::Empty => TryRecvError::Empty,
             broadcast::error::TryRecvError::Lagged(n) => TryRecvError::Lagged(n),
@@ -284,7 +315,7 @@ impl Events {
 
     /// The next event, blocking the thread until there is one: for code outside an
     /// async runtime. Must not be called from async code.
-    pub fn blocking_recv(&mut self) -> Result<Event, RecvError> {
+    pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
         self.receiver.blocking_recv().map_err(|e| match e {
             broadcast::error::RecvError::Lagged(n) => RecvError::Lagged(n),
             broadcast::error::RecvError::Closed => RecvError::Closed,
@@ -292,8 +323,8 @@ impl Events {
     }
 
     /// Every event waiting now. Events missed by falling behind are skipped; use
-    /// [`try_recv`](Events::try_recv) to learn how many.
-    pub fn drain(&mut self) -> Vec<Event> {
+    /// [`try_recv`](Subscription::try_recv) to learn how many.
+    pub fn drain(&mut self) -> Vec<T> {
         std::iter::from_fn(|| {
             loop {
                 match self.try_recv() {
@@ -307,14 +338,14 @@ impl Events {
     }
 }
 
-impl Drop for Events {
+impl<T> Drop for Subscription<T> {
     fn drop(&mut self) {
         self.subscribers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-impl fmt::Debug for Events {
+impl<T> fmt::Debug for Subscription<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Events").field("waiting", &self.receiver.len()).finish()
+        f.debug_struct("Subscription").field("waiting", &self.receiver.len()).finish()
     }
 }

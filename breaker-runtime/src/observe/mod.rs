@@ -7,8 +7,8 @@
 mod events;
 mod snapshot;
 
-pub(crate) use events::EventSink;
-pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, TryRecvError};
+pub(crate) use events::{Channel, EventSink};
+pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, Subscription, TryRecvError};
 pub use snapshot::{
     BulkheadStats, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,
 };

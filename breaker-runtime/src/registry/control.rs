@@ -7,18 +7,17 @@
 
 use std::fmt;
 #[cfg(feature = "config-file")]
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::broadcast;
-
-use super::Registry;
 #[cfg(feature = "config-file")]
 use super::effective::Source;
-use super::effective::{ConfigReport, Layers, ServiceConfig};
+use super::effective::{Base, ConfigReport, Layers, ServiceConfig};
 #[cfg(feature = "config-file")]
 use super::file::{self, ConfigFileError, FileProblem};
 use super::layer::ConfigLayer;
+use super::{Registry, Service};
 use crate::breaker::{CircuitBreaker, State};
 use crate::error::{ConfigError, Error};
 use crate::sync::unpoisoned;
@@ -48,6 +47,9 @@ impl fmt::Display for Control {
     }
 }
 
+/// A subscription to the registry's events, from [`Registry::subscribe`].
+pub type RegistryEvents = crate::observe::Subscription<RegistryEvent>;
+
 /// Something that happened to the registry's configuration or was done to a breaker
 /// by name. (Each breaker's own transitions are on its [`subscribe`] stream.)
 ///
@@ -59,7 +61,6 @@ pub enum RegistryEvent {
     /// changed.
     ConfigApplied {
         /// The file, if the configuration came from one.
-        #[cfg(feature = "config-file")]
         file: Option<PathBuf>,
         /// Services whose configuration changed.
         changed: Vec<&'static str>,
@@ -69,6 +70,12 @@ pub enum RegistryEvent {
     ConfigRejected {
         /// Why.
         error: ConfigFileError,
+    },
+    /// A breaker made in code joined the registry
+    /// ([`Registry::register`](super::Registry::register)).
+    Registered {
+        /// Its service.
+        service: &'static str,
     },
     /// An operator acted on a breaker.
     Controlled {
@@ -83,14 +90,13 @@ pub enum RegistryEvent {
 
 impl Registry {
     /// Subscribes to the registry's events: configurations applied and rejected,
-    /// controls by name.
-    pub fn subscribe(&self) -> broadcast::Receiver<RegistryEvent> {
+    /// controls by name, breakers registered.
+    pub fn subscribe(&self) -> RegistryEvents {
         self.events.subscribe()
     }
 
-    fn emit(&self, event: RegistryEvent) {
-        // An error only means nobody listens.
-        let _ = self.events.send(event);
+    pub(super) fn emit(&self, event: RegistryEvent) {
+        self.events.send(event);
     }
 
     /// The effective configuration of every service, with the layer each value came
@@ -99,10 +105,7 @@ impl Registry {
         let layers = unpoisoned(self.layers.lock());
         let services = self.read();
         ConfigReport {
-            services: services
-                .iter()
-                .map(|(name, service)| layers.resolve(name, service.definitions.first().copied()))
-                .collect(),
+            services: services.iter().map(|(name, service)| layers.resolve(name, service.base())).collect(),
         }
     }
 
@@ -110,8 +113,9 @@ impl Registry {
     pub fn config_of(&self, service: &str) -> Result<ServiceConfig, Error> {
         let breaker = self.get(service)?;
         let layers = unpoisoned(self.layers.lock());
-        let definition = self.read().get(breaker.service()).and_then(|s| s.definitions.first().copied());
-        Ok(layers.resolve(breaker.service(), definition))
+        let services = self.read();
+        let base = services.get(breaker.service()).map_or(Base::Defaults, Service::base);
+        Ok(layers.resolve(breaker.service(), base))
     }
 
     /// Sets the runtime override of `service`: the highest layer, above the file. The
@@ -230,7 +234,7 @@ impl Registry {
         self.read()
             .iter()
             .map(|(name, service)| {
-                let resolved = layers.resolve(name, service.definitions.first().copied());
+                let resolved = layers.resolve(name, service.base());
                 let checked = match resolved.config.validate() {
                     Ok(()) => Ok(resolved),
                     Err(e) => Err(e.for_service(*name)),
@@ -255,14 +259,9 @@ impl Registry {
         changed
     }
 
-    #[cfg_attr(not(feature = "config-file"), allow(unused_variables))]
     fn announce_applied(&self, file: Option<&std::path::Path>, changed: Vec<&'static str>) {
         tracing::info!(changed = ?changed, "configuration applied");
-        self.emit(RegistryEvent::ConfigApplied {
-            #[cfg(feature = "config-file")]
-            file: file.map(Into::into),
-            changed,
-        });
+        self.emit(RegistryEvent::ConfigApplied { file: file.map(Into::into), changed });
     }
 
     pub(super) fn load_from_environment(&self) {
@@ -334,7 +333,7 @@ impl Registry {
             services: self
                 .read()
                 .iter()
-                .map(|(name, service)| layers.resolve(name, service.definitions.first().copied()))
+                .map(|(name, service)| layers.resolve(name, service.base()))
                 .collect(),
         };
         drop(layers);
@@ -351,8 +350,9 @@ impl Registry {
         error: &ConfigError,
         path: &Path,
     ) -> FileProblem {
-        let definition = self.read().get(service).and_then(|s| s.definitions.first().copied());
-        let resolved = layers.resolve(service, definition);
+        let services = self.read();
+        let base = services.get(service).map_or(Base::Defaults, Service::base);
+        let resolved = layers.resolve(service, base);
         let source =
             resolved.values.iter().find(|(key, _, _)| *key == error.field).map(|(_, _, s)| s.clone());
         let (file, line) = match source {

@@ -21,6 +21,9 @@ pub enum Source {
     Default,
     /// The attribute at this location.
     Attribute(Location),
+    /// The configuration of a breaker registered from code
+    /// ([`Registry::register`](super::Registry::register)).
+    Registered,
     /// A section of the configuration file (`[defaults]`, `[profiles.NAME]`,
     /// `[services.NAME]`), at this line.
     #[cfg(feature = "config-file")]
@@ -39,6 +42,7 @@ impl fmt::Display for Source {
         match self {
             Source::Default => f.write_str("default"),
             Source::Attribute(at) => write!(f, "attribute at {at}"),
+            Source::Registered => f.write_str("registered breaker"),
             #[cfg(feature = "config-file")]
             Source::File { section, origin } => write!(f, "{section} at {origin}"),
             Source::Override => f.write_str("runtime override"),
@@ -59,6 +63,7 @@ pub(crate) struct Layers {
 
 /// A service's configuration, and the source of each key.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ServiceConfig {
     /// The service.
     pub service: &'static str,
@@ -68,11 +73,33 @@ pub struct ServiceConfig {
     pub values: Vec<(&'static str, String, Source)>,
 }
 
+/// What a service's configuration starts from, under the file and the overrides.
+#[derive(Clone, Copy)]
+pub(crate) enum Base<'a> {
+    /// The built-in defaults, then the attribute of this definition.
+    Attribute(&'a Definition),
+    /// The configuration a breaker registered from code was built with.
+    Registered(&'a Config),
+    /// The built-in defaults alone.
+    Defaults,
+}
+
 impl Layers {
-    /// The configuration of `service`, whose attribute is `attribute`.
-    pub(crate) fn resolve(&self, service: &'static str, attribute: Option<&Definition>) -> ServiceConfig {
+    /// The configuration of `service`, from `base` up.
+    pub(crate) fn resolve(&self, service: &'static str, base: Base<'_>) -> ServiceConfig {
         let mut config = Config::default();
         let mut sources: BTreeMap<&'static str, Source> = BTreeMap::new();
+        let attribute = match base {
+            Base::Attribute(definition) => Some(definition),
+            Base::Registered(own) => {
+                config = own.clone();
+                for (key, _) in config_values(own) {
+                    sources.insert(key, Source::Registered);
+                }
+                None
+            }
+            Base::Defaults => None,
+        };
         let mut apply = |layer: &ConfigLayer, source: &dyn Fn(&'static str) -> Source| {
             config = layer.apply(config.clone());
             for (key, _) in layer.keys() {
@@ -117,6 +144,7 @@ impl Layers {
 /// The effective configuration of every service (see
 /// [`Registry::config_report`](super::Registry::config_report)).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct ConfigReport {
     /// One entry per service, sorted.
     pub services: Vec<ServiceConfig>,

@@ -71,6 +71,7 @@ pub(crate) struct ConfigFile {
 
 /// One problem of a configuration file.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FileProblem {
     /// The file.
     pub file: PathBuf,
@@ -93,6 +94,7 @@ impl fmt::Display for FileProblem {
 
 /// A configuration file that was rejected, whole: every problem found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("configuration file rejected ({} problem(s)); the previous configuration stays:\n{}", .problems.len(), .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
 pub struct ConfigFileError {
     /// Every problem, in file order.
@@ -182,7 +184,7 @@ fn file_kind(t: std::fs::FileType) -> &'static str {
     if t.is_dir() { "a directory" } else { "not a file" }
 }
 
-const TOP: [&str; 3] = ["defaults", "profiles", "services"];
+const TOP: [&str; 4] = ["defaults", "profiles", "services", "unknown_services"];
 
 struct Reader<'a> {
     path: &'a Path,
@@ -233,6 +235,22 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
     })?;
     let mut reader = Reader { path, lines, problems: Vec::new() };
     let root = document.as_table();
+    // `unknown_services = "ignore"`: sections for services this program does not
+    // define are kept (checked, and applied if such a service appears), so one file
+    // can configure several programs. The default is strict.
+    let mut ignore_unknown = false;
+    if let Some(item) = root.get("unknown_services") {
+        let line = reader.line(root.key("unknown_services").and_then(|k| k.span()));
+        match item.as_str() {
+            Some("ignore") => ignore_unknown = true,
+            Some("error") => {}
+            _ => reader.problem(
+                line,
+                Some("unknown_services"),
+                "`unknown_services` takes \"error\" (the default: a section for a service this program does not define is an error) or \"ignore\" (such sections are kept for the services that define them)".into(),
+            ),
+        }
+    }
     let mut file = ConfigFile {
         path: path.to_path_buf(),
         defaults: Section::default(),
@@ -242,6 +260,7 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
     for (name, item) in root.iter() {
         let line = reader.line(root.key(name).and_then(|k| k.span()));
         match name {
+            "unknown_services" => {}
             "defaults" => match item.as_table_like() {
                 Some(table) => file.defaults = section(&mut reader, "[defaults]", table, false).0,
                 None => reader.problem(line, Some(name), "`defaults` must be a table: `[defaults]`".into()),
@@ -266,7 +285,7 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
                         file.profiles.insert(entry.to_string(), section(&mut reader, &title, inner, false).0);
                         continue;
                     }
-                    if !services.contains(&entry) {
+                    if !ignore_unknown && !services.contains(&entry) {
                         let hint = nearest(entry, services.iter().copied()).map_or_else(
                             || format!("known services: {}", services.join(", ")),
                             |s| format!("did you mean `{s}`?"),
@@ -286,7 +305,7 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
                 reader.problem(
                     line,
                     Some(other),
-                    format!("unknown table `{other}`; {hint}expected one of: defaults, profiles, services"),
+                    format!("unknown table `{other}`; {hint}expected one of: defaults, profiles, services, unknown_services"),
                 );
             }
         }
@@ -588,6 +607,18 @@ mod tests {
                 "breaker.toml:6: `timeout` in `[defaults]` takes a duration string like \"250ms\", \"30s\", \"5m\" or \"1h\", not the integer 5",
             ]
         );
+    }
+
+    #[test]
+    fn unknown_services_are_errors_unless_the_file_says_to_ignore_them() {
+        let strict = parse_str("[services.billing]\nthreshold = 2\n").unwrap_err();
+        assert!(strict.problems[0].message.starts_with("unknown service `billing`"), "{strict}");
+        let file = parse_str("unknown_services = \"ignore\"\n[services.billing]\nthreshold = 2\n").unwrap();
+        assert_eq!(file.services["billing"].section.layer.threshold, Some(2));
+        let e = parse_str("unknown_services = \"ignore\"\n[services.billing]\ntreshold = 2\n").unwrap_err();
+        assert!(e.problems[0].message.starts_with("unknown key `treshold`"), "keys are still checked: {e}");
+        let e = parse_str("unknown_services = \"skip\"\n").unwrap_err();
+        assert!(e.problems[0].message.starts_with("`unknown_services` takes"), "{e}");
     }
 
     #[test]

@@ -21,9 +21,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Mutex, Once, OnceLock, RwLock};
 
-use tokio::sync::broadcast;
-
-pub use control::{Control, RegistryEvent};
+pub use control::{Control, RegistryEvent, RegistryEvents};
 pub use definition::{CallSite, Definition, Location};
 pub use effective::{ConfigReport, ServiceConfig, Source};
 #[cfg(feature = "config-file")]
@@ -33,9 +31,11 @@ pub use layer::{ConfigLayer, Off};
 pub use watch::ConfigWatcher;
 
 use crate::breaker::CircuitBreaker;
+use crate::breaker::Config;
 use crate::error::Error;
+use crate::observe::Channel;
 use crate::sync::unpoisoned;
-use effective::Layers;
+use effective::{Base, Layers};
 
 inventory::collect!(Definition);
 
@@ -75,7 +75,7 @@ pub struct Registry {
     /// The layers above the attributes; also serialises reconfiguration. Lock order:
     /// first, before `services`.
     layers: Mutex<Layers>,
-    events: broadcast::Sender<RegistryEvent>,
+    events: Channel<RegistryEvent>,
 }
 
 struct Service {
@@ -83,6 +83,8 @@ struct Service {
     /// Definitions of the service, the collected ones first, then any that
     /// registered only on their first call.
     definitions: Vec<&'static Definition>,
+    /// For a breaker registered from code: the configuration it was built with.
+    registered: Option<Config>,
 }
 
 /// Two call sites that declare one service with different configurations.
@@ -90,6 +92,7 @@ struct Service {
 /// The service uses the configuration of `first` (the first definition by file and
 /// line); `second` is ignored.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Conflict {
     /// The service both declare.
     pub service: &'static str,
@@ -117,6 +120,7 @@ impl fmt::Display for Conflict {
 
 /// The registry's definitions disagree (see [`Registry::ensure_consistent`]).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 #[error("{} conflicting breaker definition(s):\n{}", .conflicts.len(), .conflicts.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n"))]
 pub struct ConflictError {
     /// Every conflict.
@@ -160,7 +164,7 @@ impl Registry {
             services: RwLock::new(services),
             conflicts,
             layers: Mutex::new(Layers::default()),
-            events: broadcast::Sender::new(256),
+            events: Channel::new(256),
         }
     }
 
@@ -191,6 +195,52 @@ impl Registry {
             let suggestion = nearest(service, services.iter().copied()).map(Into::into);
             Error::UnknownService { service: service.into(), suggestion }
         })
+    }
+
+    /// Registers a breaker made with [`CircuitBreaker::new`] (or `with_clock`), so the
+    /// configuration file, runtime overrides, control by name and the reports reach
+    /// it, as they reach the attribute's breakers. Its own configuration is its base
+    /// layer, under the file and the overrides, which apply to it at once. A name the
+    /// registry already has (an attribute's service, or another registered breaker) is
+    /// refused with [`Error::DuplicateService`].
+    ///
+    /// ```
+    /// use breaker_runtime::{CircuitBreaker, Config, registry};
+    ///
+    /// let ledger = CircuitBreaker::new("ledger-doc", Config::builder().threshold(3).build()?)?;
+    /// registry().register(&ledger)?;
+    /// registry().force_open("ledger-doc", "maintenance")?;
+    /// assert_eq!(ledger.state(), breaker_runtime::State::ForcedOpen);
+    /// let again = CircuitBreaker::new("ledger-doc", Config::default())?;
+    /// assert!(registry().register(&again).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn register(&self, breaker: &CircuitBreaker) -> Result<(), Error> {
+        let name = breaker.service();
+        {
+            // Lock order: `layers`, then `services` (see `Registry`).
+            let layers = unpoisoned(self.layers.lock());
+            let mut services = unpoisoned(self.services.write());
+            if let Some(existing) = services.get(name) {
+                let existing = match (existing.registered.is_some(), existing.definitions.first()) {
+                    (false, Some(definition)) => format!("the attribute at {}", definition.location()),
+                    _ => "a breaker registered from code".to_owned(),
+                };
+                return Err(Error::DuplicateService { service: name.into(), existing: existing.into() });
+            }
+            let own = breaker.config();
+            let resolved = layers.resolve(name, Base::Registered(&own)).config;
+            if resolved != own {
+                breaker.reconfigure(resolved).map_err(Error::from)?;
+            }
+            services.insert(
+                name,
+                Service { breaker: breaker.clone(), definitions: Vec::new(), registered: Some(own) },
+            );
+        }
+        tracing::info!(service = name, "breaker registered");
+        self.emit(RegistryEvent::Registered { service: name });
+        Ok(())
     }
 
     /// Call sites that declare one service with different configurations.
@@ -238,17 +288,26 @@ impl Registry {
 }
 
 impl Service {
+    /// What the service's configuration starts from.
+    fn base(&self) -> Base<'_> {
+        match (&self.registered, self.definitions.first()) {
+            (Some(own), _) => Base::Registered(own),
+            (None, Some(definition)) => Base::Attribute(definition),
+            (None, None) => Base::Defaults,
+        }
+    }
+
     /// The service of `definition`, configured by its attribute and `layers`. The
     /// attribute checks its configuration at compile time and files are checked when
     /// loaded, so only a definition built by hand can be invalid: it is logged, and the
     /// service gets the defaults (the breaker fails safe, it never stops a call).
     fn new(definition: &'static Definition, layers: &Layers) -> Service {
-        let config = layers.resolve(definition.service, Some(definition)).config;
+        let config = layers.resolve(definition.service, Base::Attribute(definition)).config;
         let breaker = CircuitBreaker::new(definition.service, config).unwrap_or_else(|error| {
             tracing::error!(service = definition.service, at = %definition.location(), %error, "invalid breaker definition; the service gets the default configuration");
             CircuitBreaker::fail_safe(definition.service)
         });
-        Service { breaker, definitions: vec![definition] }
+        Service { breaker, definitions: vec![definition], registered: None }
     }
 }
 

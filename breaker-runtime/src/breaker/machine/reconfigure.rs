@@ -17,8 +17,8 @@ impl Inner {
         let guard = lock(&self.transition);
         let before = std::mem::replace(&mut *lock(&self.config), config.clone());
         self.settings.store(&config);
-        if (before.window, before.buckets) != (config.window, config.buckets) {
-            self.window.reshape(config.window, config.buckets);
+        if (before.window, before.window_buckets()) != (config.window, config.window_buckets()) {
+            self.window.reshape(config.window, config.window_buckets());
         }
         let rules =
             |c: &Config| (c.threshold, c.failure_rate, c.slow_call, c.slow_call_rate.to_bits(), c.min_calls);
