@@ -8,6 +8,10 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/deps/instructions-* closed 100000
 //! ```
 //!
+//! With `EXECUTOR=tokio` the task runs on a tokio current-thread runtime's `block_on`
+//! instead: the counts show whether a cost that differs between executors is work done
+//! or the machine (the counts are the same, the times not).
+//!
 //! `cargo bench --bench instructions` without valgrind runs every scenario once as a
 //! smoke test.
 
@@ -39,7 +43,7 @@ fn threshold_only() -> Config {
 
 fn run(scenario: &str, n: u64) {
     static OPEN: OnceLock<&'static CircuitBreaker> = OnceLock::new();
-    futures::executor::block_on(Box::pin(async move {
+    let task = Box::pin(async move {
         match scenario {
             "bare" => {
                 for _ in 0..n {
@@ -74,7 +78,12 @@ fn run(scenario: &str, n: u64) {
             }
             other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open"),
         }
-    }));
+    });
+    if std::env::var("EXECUTOR").as_deref() == Ok("tokio") {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(task);
+    } else {
+        futures::executor::block_on(task);
+    }
 }
 
 fn main() {

@@ -11,6 +11,14 @@ use std::time::Duration;
 /// [`BulkheadFull`](Error::BulkheadFull)) never count as failures of the service.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
+// A 64-bit tag keeps every field of every variant 8-byte aligned and written whole.
+// With the default 32-bit tag, a `Result<T, Error>` is written in 4-byte pieces and
+// read back in 8-byte ones, which stalls the read on the store (a failed store-to-load
+// forward). Measured with `benches/tasks.rs`, two runs back to back on one machine:
+// with the tag, open rejection 11.0 (futures) / 11.8 (tokio) ns and closed call 9.6 /
+// 11.4 ns; without it, 13.1 / 13.4 ns and 11.9 / 15.1 ns. No promise is made about the
+// layout; it may change in any release.
+#[repr(u64)]
 pub enum Error {
     /// The circuit is open: the service failed recently, and calls fail fast until the
     /// recovery timeout has passed. `retry_after` is `None` when an operator forced the

@@ -17,7 +17,7 @@ fn demo_shows_circuits_opening_and_closing_again() {
     for expected in [
         "phase: degraded: 50% errors",
         "phase: down: errors and hangs past the timeout",
-        "quotes           CLOSED -> OPEN  (3 consecutive failures (threshold 3))",
+        "quotes          CLOSED -> OPEN  (3 consecutive failures (threshold 3))",
         "OPEN -> HALF-OPEN  (recovery timeout of 2s elapsed)",
         "HALF-OPEN -> CLOSED  (1 probe call(s) succeeded)",
         "summary after",
@@ -25,4 +25,39 @@ fn demo_shows_circuits_opening_and_closing_again() {
     ] {
         assert!(stdout.contains(expected), "the demo did not show `{expected}`:\n{stdout}");
     }
+}
+
+#[test]
+fn demo_fits_80_columns_and_logs_in_time_order() {
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--duration", "5", "--plain", "--seed", "3"])
+        .output()
+        .expect("the demo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the demo failed:\n{stdout}");
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "wider than 80 columns: {line:?}");
+    }
+    // Log lines (phases and transitions) start with their time, then two spaces.
+    let times: Vec<f64> = stdout
+        .lines()
+        .filter_map(|line| {
+            let (time, rest) = line.trim_start().split_once("s  ")?;
+            (!rest.is_empty()).then(|| time.parse().ok())?
+        })
+        .collect();
+    assert!(times.len() >= 5, "too few log lines:\n{stdout}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "log out of order: {times:?}\n{stdout}");
+    assert!(stdout.contains("rejected: calls refused"), "no legend:\n{stdout}");
+}
+
+#[test]
+fn demo_help_describes_the_demo_and_its_minimum_duration() {
+    let output = Command::new(env!("CARGO_BIN_EXE_demo")).arg("--help").output().expect("the demo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("flaky HTTP service on 127.0.0.1"), "{stdout}");
+    assert!(stdout.contains("at least 5"), "{stdout}");
+    let too_short = Command::new(env!("CARGO_BIN_EXE_demo")).args(["--duration", "2"]).output().unwrap();
+    assert!(!too_short.status.success());
+    assert!(String::from_utf8_lossy(&too_short.stderr).contains("2"), "no clear error");
 }

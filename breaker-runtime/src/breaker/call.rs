@@ -24,7 +24,7 @@ use crate::policy::fallback::{Cause, Fallback};
 
 use super::clock::Sleep;
 use super::machine::{NO_RETRY, Rejected};
-use super::permit::Ticket;
+use super::permit::{Kind, Ticket};
 use super::settings::CallPolicy;
 use super::{CircuitBreaker, Inner};
 
@@ -159,7 +159,7 @@ pin_project_lite::pin_project! {
             // and gives its probe place back; its bulkhead place and its place in the
             // queue are given back by their own drop.
             if let StageProj::Waiting { waiting } = this.stage.project() {
-                this.inner.cancel(&waiting.pinned().ticket);
+                this.inner.cancel(waiting.pinned().ticket);
             }
         }
     }
@@ -251,7 +251,7 @@ where
                     match inner.bulkhead.queue(policy.queue) {
                         None => {
                             this.stage.set(Stage::Done);
-                            return Poll::Ready(bulkhead_full(inner, &ticket, this.finish));
+                            return Poll::Ready(bulkhead_full(inner, ticket, this.finish));
                         }
                         Some(Ok(entered)) => seat = Some(entered),
                         Some(Err(queued)) => {
@@ -276,18 +276,23 @@ where
                 }
             }
             // The path most calls take: run at once, and finish without storing. If the
-            // body panics, the guard cancels the call (gives a probe place back) while
-            // unwinding; it costs nothing otherwise.
-            let unwinding = CancelOnUnwind { inner, ticket: &ticket };
-            let polled = match this.body.as_mut().project() {
-                BodyProj::Live { future } => future.poll(cx),
-                BodyProj::Gone => unreachable!("the body of a call not started is there"),
+            // body of a probe panics, the guard gives its probe place back while
+            // unwinding (a closed call has nothing to give back, and no guard).
+            let BodyProj::Live { future } = this.body.as_mut().project() else {
+                unreachable!("the body of a call not started is there")
             };
-            std::mem::forget(unwinding);
+            let polled = if ticket.kind == Kind::Probe {
+                let unwinding = CancelOnUnwind { inner, ticket };
+                let polled = future.poll(cx);
+                std::mem::forget(unwinding);
+                polled
+            } else {
+                future.poll(cx)
+            };
             return match polled {
                 Poll::Ready(result) => {
                     this.stage.set(Stage::Done);
-                    Poll::Ready(answer(inner, &ticket, seat, this.classify, this.finish, result))
+                    Poll::Ready(answer(inner, ticket, seat, this.classify, this.finish, result))
                 }
                 Poll::Pending => {
                     let waiting = Waiting {
@@ -335,7 +340,7 @@ where
                     Poll::Ready(false) => {
                         let (ticket, _) = finished(stage);
                         body.project_replace(Body::Gone);
-                        return Poll::Ready(bulkhead_full(inner, &ticket, finish));
+                        return Poll::Ready(bulkhead_full(inner, ticket, finish));
                     }
                 }
             }
@@ -349,7 +354,7 @@ where
     match polled {
         Poll::Ready(result) => {
             let (ticket, seat) = finished(stage);
-            Poll::Ready(answer(inner, &ticket, seat, classify, finish, result))
+            Poll::Ready(answer(inner, ticket, seat, classify, finish, result))
         }
         Poll::Pending => match elapsed(stage.as_mut(), cx) {
             false => Poll::Pending,
@@ -395,7 +400,7 @@ impl<T> Drop for OutOfLine<T> {
 /// panic in the protected body or its classifier.
 struct CancelOnUnwind<'a> {
     inner: &'a Inner,
-    ticket: &'a Ticket,
+    ticket: Ticket,
 }
 
 impl Drop for CancelOnUnwind<'_> {
@@ -463,7 +468,7 @@ fn timed_out<'a, T, E, F, D: Finish<T, E>>(
     let (ticket, seat) = finished(stage);
     body.project_replace(Body::Gone);
     drop(seat);
-    inner.complete(&ticket, Outcome::Failure, true);
+    inner.complete(ticket, Outcome::Failure, true);
     let timeout = Duration::from_nanos(timeout_nanos);
     finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout }))
 }
@@ -473,18 +478,23 @@ fn timed_out<'a, T, E, F, D: Finish<T, E>>(
 #[inline(always)]
 fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     inner: &Inner,
-    ticket: &Ticket,
+    ticket: Ticket,
     seat: Option<Seat<'_>>,
     classify: &C,
     finish: &mut D,
     result: Result<T, E>,
 ) -> D::Output {
     drop(seat);
-    // A classifier is user code: if it panics, the call counts for nothing and gives its
-    // probe place back while unwinding (the guard costs nothing otherwise).
-    let unwinding = CancelOnUnwind { inner, ticket };
-    let outcome = classify.classify(&result);
-    std::mem::forget(unwinding);
+    // A classifier is user code: if it panics, the call counts for nothing, and a probe
+    // gives its place back while unwinding.
+    let outcome = if ticket.kind == Kind::Probe {
+        let unwinding = CancelOnUnwind { inner, ticket };
+        let outcome = classify.classify(&result);
+        std::mem::forget(unwinding);
+        outcome
+    } else {
+        classify.classify(&result)
+    };
     inner.complete(ticket, outcome, false);
     finish.answered(result, outcome)
 }
@@ -493,7 +503,7 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
 /// failure) and gives a probe place back. The error is built inline, for the reason
 /// given on [`Attempt::poll`]; only the bookkeeping is out of line.
 #[inline(always)]
-fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: &mut D) -> D::Output {
+fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: Ticket, finish: &mut D) -> D::Output {
     turned_away(inner, ticket);
     let rejected = Rejected { kind: RejectionKind::Bulkhead, retry_after_nanos: NO_RETRY };
     finish.stopped(Cause::Rejected(inner.rejection_error(rejected)))
@@ -501,7 +511,7 @@ fn bulkhead_full<T, E, D: Finish<T, E>>(inner: &Inner, ticket: &Ticket, finish: 
 
 #[cold]
 #[inline(never)]
-fn turned_away(inner: &Inner, ticket: &Ticket) {
+fn turned_away(inner: &Inner, ticket: Ticket) {
     inner.cancel(ticket);
     inner.count_rejection(RejectionKind::Bulkhead);
 }

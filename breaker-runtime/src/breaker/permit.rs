@@ -27,7 +27,9 @@ pub(crate) struct Ticket {
     pub(crate) generation: u64,
     pub(crate) era: u32,
     pub(crate) start: Instant,
-    pub(crate) slow_call_nanos: u64,
+    /// A call at least this long is slow; `u64::MAX` when slow-call detection is off,
+    /// so the test is one comparison.
+    pub(crate) slow_nanos: u64,
     pub(crate) kind: Kind,
 }
 
@@ -67,7 +69,7 @@ impl<'a> Permit<'a> {
     #[inline]
     pub fn record(mut self, outcome: Outcome) {
         self.recorded = true;
-        self.inner.complete(&self.ticket, outcome, false);
+        self.inner.complete(self.ticket, outcome, false);
     }
 
     /// Records a success.
@@ -88,7 +90,7 @@ impl<'a> Permit<'a> {
     /// Records a timeout: a failure, also counted as a timeout.
     pub fn timed_out(mut self) {
         self.recorded = true;
-        self.inner.complete(&self.ticket, Outcome::Failure, true);
+        self.inner.complete(self.ticket, Outcome::Failure, true);
     }
 
     /// Whether the call is a probe of a half-open circuit.
@@ -106,7 +108,7 @@ impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {
         if !self.recorded {
-            self.inner.cancel(&self.ticket);
+            self.inner.cancel(self.ticket);
         }
     }
 }

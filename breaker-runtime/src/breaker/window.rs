@@ -167,18 +167,19 @@ pub(crate) struct Window {
     bucket_nanos: AtomicU64,
     count: AtomicU64,
     era: AtomicU32,
+    /// The lanes of threads that have one: each written by its thread only.
     lanes: Box<[Lane]>,
-    /// Index of the shared lane, the last: lanes below it are exclusive.
-    exclusive: usize,
-    /// Serialises writers of the shared (last) lane.
-    shared: Mutex<()>,
+    /// The lane of every other thread (its ring index is `lanes.len()`).
+    shared: Lane,
+    /// Serialises writers of the shared lane.
+    shared_writers: Mutex<()>,
 }
 
 impl Window {
     pub(crate) fn new(window: Duration, buckets: u32) -> Window {
-        let lanes = lanes::lane_count() + 1;
+        let lanes = lanes::lane_count();
         let count = buckets.max(1) as usize;
-        let ring = Box::into_raw(Ring::new(lanes, count));
+        let ring = Box::into_raw(Ring::new(lanes + 1, count));
         Window {
             ring: AtomicPtr::new(ring),
             retired: Mutex::new(Vec::new()),
@@ -186,8 +187,8 @@ impl Window {
             count: AtomicU64::new(count as u64),
             era: AtomicU32::new(1),
             lanes: (0..lanes).map(|_| Lane::default()).collect(),
-            exclusive: lanes - 1,
-            shared: Mutex::new(()),
+            shared: Lane::default(),
+            shared_writers: Mutex::new(()),
         }
     }
 
@@ -207,23 +208,23 @@ impl Window {
     /// Adds one rejection of kind `index` on the current thread's lane.
     #[inline]
     pub(crate) fn count_rejection(&self, index: usize) {
-        let lane = lanes::current();
-        if lane < self.exclusive {
-            if let Some(counter) = self.lanes[lane].rejected.get(index) {
-                lanes::add::<true>(counter, 1);
+        match self.lanes.get(lanes::current()) {
+            Some(lane) => {
+                if let Some(counter) = lane.rejected.get(index) {
+                    lanes::add::<true>(counter, 1);
+                }
             }
-        } else if let Some(counter) = self.shared_lane().rejected.get(index) {
-            lanes::add::<false>(counter, 1);
+            None => {
+                if let Some(counter) = self.shared.rejected.get(index) {
+                    lanes::add::<false>(counter, 1);
+                }
+            }
         }
     }
 
-    #[inline]
-    fn shared_lane(&self) -> &Lane {
-        &self.lanes[self.exclusive]
-    }
-
-    pub(crate) fn all_lanes(&self) -> &[Lane] {
-        &self.lanes
+    /// Every lane, the shared one last.
+    pub(crate) fn all_lanes(&self) -> impl Iterator<Item = &Lane> {
+        self.lanes.iter().chain(std::iter::once(&self.shared))
     }
 
     /// Records one call that was admitted in `era`: in the window if the era is still
@@ -233,38 +234,52 @@ impl Window {
     /// the window, and the rates can have changed without a new failure.
     #[inline(always)]
     pub(crate) fn record(&self, era: u32, now: Instant, sample: Sample) -> bool {
-        let lane = lanes::current();
-        if lane < self.exclusive {
-            self.record_in::<true>(lane, era, now, sample)
-        } else {
-            let _guard = lock(&self.shared);
-            self.record_in::<false>(self.exclusive, era, now, sample)
+        let index = lanes::current();
+        match self.lanes.get(index) {
+            Some(lane) => self.record_in::<true>(lane, index, era, now, sample),
+            None => {
+                let _guard = lock(&self.shared_writers);
+                self.record_in::<false>(&self.shared, self.lanes.len(), era, now, sample)
+            }
         }
     }
 
     #[inline(always)]
-    fn record_in<const EXCLUSIVE: bool>(&self, lane_idx: usize, era: u32, now: Instant, s: Sample) -> bool {
-        let Some(lane) = self.lanes.get(lane_idx) else { return false };
+    fn record_in<const EXCLUSIVE: bool>(
+        &self,
+        lane: &Lane,
+        lane_idx: usize,
+        era: u32,
+        now: Instant,
+        s: Sample,
+    ) -> bool {
         let now = now.as_nanos();
         match s.verdict {
             Verdict::Success => lanes::stamp::<EXCLUSIVE>(&lane.last_success, now + 1),
             Verdict::Failure => lanes::stamp::<EXCLUSIVE>(&lane.last_failure, now + 1),
             Verdict::Ignored => {}
         }
-        if self.era.load(Ordering::Relaxed) != era {
-            return false;
-        }
+        // The cursor's tag carries the era it was set in: a sample of the cursor's era
+        // goes to its bucket, even if the window was cleared since (that bucket is then
+        // of an old era, which readers skip). Any other sample takes the cold path,
+        // which drops samples of an old era.
         let era_tag = (u64::from(era) & ERA_MASK) << IDX_BITS;
         let cursor_valid = now < lane.cursor_end.load(Ordering::Relaxed)
             && lane.cursor_tag.load(Ordering::Relaxed) & !IDX_MASK == era_tag;
         let bucket = if cursor_valid {
-            lane.cursor_bucket.load(Ordering::Relaxed)
+            // SAFETY: a valid cursor points to a bucket of a ring of this window (rotate
+            // sets it so), and rings are freed only when the window is dropped.
+            unsafe { &*lane.cursor_bucket.load(Ordering::Relaxed) }
         } else {
-            self.rotate(lane, lane_idx, era_tag, now)
+            if self.era.load(Ordering::Relaxed) != era {
+                return false;
+            }
+            // SAFETY: as above (or null, if the ring has no such bucket).
+            match unsafe { self.rotate(lane, lane_idx, era_tag, now).as_ref() } {
+                Some(bucket) => bucket,
+                None => return true,
+            }
         };
-        // SAFETY: a cursor points into a ring of this window (or is null); rings are
-        // freed only when the window is dropped.
-        let Some(bucket) = (unsafe { bucket.as_ref() }) else { return !cursor_valid };
         lanes::add::<EXCLUSIVE>(&bucket.calls, 1);
         match s.verdict {
             Verdict::Success => {}
@@ -291,22 +306,21 @@ impl Window {
         let idx = now / bucket_nanos;
         let tag = era_tag | (idx & IDX_MASK);
         let slot = (idx % count) as usize;
-        let bucket = self.ring().bucket(lane_idx, slot);
-        if let Some(bucket) = bucket {
-            if bucket.tag.load(Ordering::Relaxed) != tag {
-                // A seqlock write: readers that see BUSY or a changed tag skip the bucket.
-                bucket.tag.store(BUSY, Ordering::Relaxed);
-                fence(Ordering::Release);
-                for counter in bucket.counters() {
-                    counter.store(0, Ordering::Relaxed);
-                }
-                bucket.tag.store(tag, Ordering::Release);
+        let Some(bucket) = self.ring().bucket(lane_idx, slot) else { return std::ptr::null_mut() };
+        if bucket.tag.load(Ordering::Relaxed) != tag {
+            // A seqlock write: readers that see BUSY or a changed tag skip the bucket.
+            bucket.tag.store(BUSY, Ordering::Relaxed);
+            fence(Ordering::Release);
+            for counter in bucket.counters() {
+                counter.store(0, Ordering::Relaxed);
             }
+            bucket.tag.store(tag, Ordering::Release);
         }
-        let bucket = bucket.map_or(std::ptr::null_mut(), |b| std::ptr::from_ref(b).cast_mut());
+        let bucket = std::ptr::from_ref(bucket).cast_mut();
+        // The bucket first: a valid cursor always points to one.
+        lane.cursor_bucket.store(bucket, Ordering::Relaxed);
         lane.cursor_tag.store(tag, Ordering::Relaxed);
         lane.cursor_end.store((idx + 1).saturating_mul(bucket_nanos), Ordering::Relaxed);
-        lane.cursor_bucket.store(bucket, Ordering::Relaxed);
         bucket
     }
 
@@ -320,7 +334,7 @@ impl Window {
         let (oldest, newest) = (current.saturating_sub(count - 1), current + 1);
         let ring = self.ring();
         let mut totals = Totals::default();
-        for lane in 0..self.lanes.len() {
+        for lane in 0..=self.lanes.len() {
             for slot in 0..count as usize {
                 let Some(bucket) = ring.bucket(lane, slot) else { continue };
                 let tag = bucket.tag.load(Ordering::Acquire);
@@ -359,7 +373,7 @@ impl Window {
         let count = buckets.max(1) as usize;
         let capacity = self.ring().capacity;
         if count > capacity {
-            let larger = Ring::new(self.lanes.len(), count.max(capacity * 2));
+            let larger = Ring::new(self.lanes.len() + 1, count.max(capacity * 2));
             let old = self.ring.swap(Box::into_raw(larger), Ordering::AcqRel);
             // SAFETY: `old` came from `Box::into_raw` and is no longer reachable from
             // `ring`; it is kept (not freed) because readers may still hold it.
@@ -497,6 +511,12 @@ mod tests {
         assert_eq!(w.totals(at(1)).calls, 0);
         record(&w, 1, Verdict::Success, 1);
         assert_eq!(w.totals(at(1)).calls, 1);
+        // A late sample of the old era, in this bucket or another, changes nothing of
+        // the new era's counts.
+        w.record(old_era, at(1), sample(Verdict::Failure));
+        w.record(old_era, at(5), sample(Verdict::Failure));
+        let t = w.totals(at(5));
+        assert_eq!((t.calls, t.failures), (1, 0));
     }
 
     #[test]

@@ -291,6 +291,7 @@ impl Registry {
         let outcome = self.try_load(path);
         if let Err(error) = &outcome {
             tracing::error!(file = %path.display(), "{error}");
+            say_once_without_subscriber(error);
             self.emit(RegistryEvent::ConfigRejected { error: error.clone() });
         }
         outcome
@@ -381,4 +382,19 @@ fn source_kind(resolved: &ServiceConfig, key: &str) -> Option<String> {
         Source::File { .. } => None,
         other => Some(other.to_string()),
     })
+}
+
+/// A rejected file is logged with `tracing`; a program that installed no subscriber
+/// would never see it (a file named by `BREAKER_CONFIG` is loaded where no caller sees
+/// the error). Then the first rejection is also written on stderr, once.
+#[cfg(feature = "config-file")]
+fn say_once_without_subscriber(error: &ConfigFileError) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !tracing::dispatcher::has_been_set() && !SAID.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "breaker: {error}\n(said once on stderr because no `tracing` subscriber is installed; \
+             install one to see every report)"
+        );
+    }
 }

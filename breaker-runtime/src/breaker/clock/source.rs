@@ -29,8 +29,10 @@ impl Source {
         }
     }
 
-    /// The atomic `recent()` reads for this clock, if there is one.
+    /// The atomic `recent()` reads for this clock: one that always reads 0 (so the
+    /// read goes through the clock) if there is none.
     fn cell(&self) -> *mut AtomicU64 {
+        static NONE: AtomicU64 = AtomicU64::new(0);
         match self {
             Source::Real => ticker::coarse_cell(),
             #[cfg(not(loom))]
@@ -38,8 +40,8 @@ impl Source {
             // Under loom the manual clock's time is a loom atomic: read it through the
             // clock.
             #[cfg(loom)]
-            Source::Manual(_) => std::ptr::null_mut(),
-            Source::Custom(_) => std::ptr::null_mut(),
+            Source::Manual(_) => std::ptr::from_ref(&NONE).cast_mut(),
+            Source::Custom(_) => std::ptr::from_ref(&NONE).cast_mut(),
         }
     }
 }
@@ -48,8 +50,8 @@ impl Source {
 ///
 /// `recent()` is read twice per call: for the real clock and the manual clock it is one
 /// load through `cell`, a pointer to the atomic holding the time (0 for the real clock
-/// while its thread sleeps: then the time is read precisely). Any other clock goes
-/// through its trait object. The clock can be replaced ([`ClockRef::replace`]); a
+/// while its thread sleeps: then the time is read precisely). Any other clock's `cell`
+/// always reads 0, and the read goes through its trait object. The clock can be replaced ([`ClockRef::replace`]); a
 /// replaced source stays allocated as long as the `ClockRef`, so a pointer read before
 /// the replacement stays valid.
 pub(crate) struct ClockRef {
@@ -119,12 +121,10 @@ impl ClockRef {
         // Relaxed: the pointee is a static or lives in `sources` (see `source`), and any
         // value it holds is a past reading of its clock.
         let cell = self.cell.load(Ordering::Relaxed);
-        if !cell.is_null() {
-            // SAFETY: as above; the atomic is only read.
-            let nanos = unsafe { &*cell }.load(Ordering::Relaxed);
-            if nanos != 0 {
-                return Instant(nanos);
-            }
+        // SAFETY: as above (never null); the atomic is only read.
+        let nanos = unsafe { &*cell }.load(Ordering::Relaxed);
+        if nanos != 0 {
+            return Instant(nanos);
         }
         self.recent_slow()
     }

@@ -95,7 +95,8 @@ impl Inner {
     /// `slow_call_nanos`.
     #[inline(always)]
     pub(crate) fn ticket(&self, generation: u64, kind: Kind, slow_call_nanos: u64) -> Ticket {
-        Ticket { generation, era: self.window.era(), start: self.clock.recent(), slow_call_nanos, kind }
+        let slow_nanos = if slow_call_nanos == 0 { u64::MAX } else { slow_call_nanos };
+        Ticket { generation, era: self.window.era(), start: self.clock.recent(), slow_nanos, kind }
     }
 
     /// Open: reject until the recovery timeout has passed, then move to half-open.

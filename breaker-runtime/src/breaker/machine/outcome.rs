@@ -18,7 +18,7 @@ use super::{COUNT_MASK, Expect, in_flight, pack_count, pack_probes, probe_succes
 impl Inner {
     /// Records the outcome of an admitted call.
     #[inline(always)]
-    pub(crate) fn complete(&self, ticket: &Ticket, outcome: Outcome, timed_out: bool) {
+    pub(crate) fn complete(&self, ticket: Ticket, outcome: Outcome, timed_out: bool) {
         if ticket.kind == Kind::Bypass {
             return;
         }
@@ -29,14 +29,16 @@ impl Inner {
             Outcome::Failure => Verdict::Failure,
             Outcome::Ignored => Verdict::Ignored,
         };
-        let slow = ticket.slow_call_nanos != 0
-            && latency_nanos >= ticket.slow_call_nanos
-            && verdict != Verdict::Ignored;
+        let slow = latency_nanos >= ticket.slow_nanos && verdict != Verdict::Ignored;
         let rotated = self.window.record(ticket.era, now, Sample { verdict, slow, timed_out, latency_nanos });
         match ticket.kind {
             Kind::Closed => match verdict {
                 Verdict::Success => {
-                    self.closed_success(ticket.generation);
+                    // The common case in one comparison: no failure counted in this
+                    // generation since the last success.
+                    if self.failures.load(Ordering::Relaxed) != pack_count(ticket.generation, 0) {
+                        self.closed_success(ticket.generation);
+                    }
                     // A success can raise a rate only if it is slow, if it brings the
                     // window up to `min_calls`, or if older buckets just left the
                     // window (the lane moved to a new bucket): judge the rates then.
@@ -57,15 +59,14 @@ impl Inner {
 
     /// A call admitted but never completed (its future was dropped, or the bulkhead
     /// turned it away): nothing is recorded, and a probe place is given back.
-    pub(crate) fn cancel(&self, ticket: &Ticket) {
+    pub(crate) fn cancel(&self, ticket: Ticket) {
         if ticket.kind == Kind::Probe {
             self.release_probe(ticket.generation, false);
         }
     }
 
-    /// Closed, success: the consecutive-failure count restarts. Reads one shared word
-    /// and writes nothing unless there were failures.
-    #[inline]
+    /// Closed, success after failures: the consecutive-failure count restarts.
+    #[cold]
     pub(super) fn closed_success(&self, generation: u64) {
         let mut word = self.failures.load(Ordering::Relaxed);
         while tag_of(word) == short(generation) && word & COUNT_MASK != 0 {

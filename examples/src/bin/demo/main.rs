@@ -26,11 +26,17 @@ use crate::server::Timeline;
 use crate::services::CallError;
 
 /// Circuit breakers at work against a flaky HTTP service on 127.0.0.1.
+///
+/// The service goes through phases (healthy, 50% errors, down with hangs, recovering,
+/// healthy again) while eight clients call it through three `#[circuit_breaker]`
+/// functions. The table shows each breaker live; the log shows every transition with
+/// its reason, and the phases, in the order they happened. The run ends by itself with
+/// a summary.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Options {
-    /// How long the run lasts, in seconds (the phases scale with it).
-    #[arg(long, default_value_t = 30)]
+    /// How long the run lasts, in seconds, at least 5 (the phases scale with it).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..))]
     duration: u64,
     /// Seed of the flaky service's randomness: the same seed, the same failures.
     #[arg(long, default_value_t = 7)]
@@ -51,7 +57,7 @@ const WORKERS: usize = 8;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = Options::parse();
     let plain = options.plain || !std::io::stdout().is_terminal();
-    let timeline = Timeline::new(Duration::from_secs(options.duration.max(5)));
+    let timeline = Timeline::new(Duration::from_secs(options.duration));
 
     let base = server::start(timeline.clone(), options.seed).await?;
     services::connect(base.clone());
@@ -89,12 +95,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     screen.phase(phase);
     while timeline.elapsed() < timeline.length() {
         interval.tick().await;
-        while let Ok(transition) = received.try_recv() {
-            screen.transition(transition);
-        }
+        // The phase change and the transitions since the last tick, in time order: the
+        // screen prints them as they come (plain mode) and keeps its log sorted.
+        let mut arrived: Vec<Transition> = std::iter::from_fn(|| received.try_recv().ok()).collect();
         if timeline.phase() != phase {
             phase = timeline.phase();
+            let start = timeline.start_of(phase);
+            let later = arrived.iter().position(|t| t.at >= start).unwrap_or(arrived.len());
+            for transition in arrived.drain(..later) {
+                screen.transition(transition);
+            }
             screen.phase(phase);
+        }
+        for transition in arrived {
+            screen.transition(transition);
         }
         screen.draw();
     }
