@@ -111,6 +111,14 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
             };
             respan(quote!(#private::classifier::<#error, _, _>(&#reject_local, #path)), span)
         }
+        // Without `classify =`, the types may judge themselves (an HTTP response by
+        // its status, a `tonic::Status` by its code): the classifier is picked by the
+        // return type, when it can be written.
+        None if writable => quote! {{
+            #[allow(unused_imports)]
+            use #private::autoref::{PickBoth as _, PickDefault as _, PickError as _, PickOk as _};
+            (&&&&#private::autoref::Probe::<#ty_at_return>::NEW).classifier()
+        }},
         None => quote!(#private::DefaultClassifier),
     };
 

@@ -84,6 +84,14 @@
 //! - `config-file` (on by default): TOML configuration files (`BREAKER_CONFIG`,
 //!   [`Registry::load_config`](registry::Registry::load_config)).
 //! - `watch`: reload a configuration file whenever it changes.
+//! - `tower`: [`integrations::tower`], a tower layer that puts HTTP and gRPC client
+//!   calls through the breakers of their services (by host, path, header, gRPC
+//!   service), and `ClassifiedOk` for `http::StatusCode` and `http::Response<B>`.
+//! - `tonic`: `tonic::Status` from the breaker's errors, and `ClassifiedError` for
+//!   `tonic::Status` (by code), so `#[circuit_breaker]` on a function returning
+//!   `Result<T, tonic::Status>` judges it without `classify =`.
+//! - `reqwest`: [`integrations::reqwest`], a `reqwest-middleware` middleware, and
+//!   `ClassifiedOk` / `ClassifiedError` for reqwest's response and errors.
 //!
 //! [event]: Event
 
@@ -92,6 +100,8 @@
 mod breaker;
 pub mod classify;
 mod error;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod integrations;
 pub mod observe;
 pub mod policy;
 pub mod registry;
@@ -114,7 +124,8 @@ pub use registry::{ConfigLayer, Off, registry};
 #[doc = include_str!("attribute.md")]
 pub use breaker_macros::circuit_breaker;
 
-/// The README's code blocks, compiled and run as doctests so that none can rot.
-#[cfg(doctest)]
+/// The README's code blocks, compiled and run as doctests so that none can rot (with
+/// the integrations' features, which some blocks use: `--all-features`).
+#[cfg(all(doctest, feature = "tower", feature = "reqwest"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

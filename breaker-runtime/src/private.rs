@@ -434,3 +434,62 @@ impl<T, E, F> Classify<T, E> for Classifier<F, E> {
         }
     }
 }
+
+/// The attribute's default classifier, picked by the function's types (autoref
+/// specialisation): `(&&&&Probe::<R>::NEW).classifier()` finds the first of these that
+/// applies, in this order, and `DefaultClassifier` when none does.
+pub mod autoref {
+    use std::marker::PhantomData;
+
+    use super::ResultType;
+    use crate::classify::{ByBoth, ByError, ByOkValue, ClassifiedError, ClassifiedOk, DefaultClassifier};
+
+    /// Stands for the return type `R`.
+    pub struct Probe<R>(PhantomData<fn() -> R>);
+
+    impl<R> Probe<R> {
+        /// The probe.
+        pub const NEW: Probe<R> = Probe(PhantomData);
+    }
+
+    /// Both the `Ok` type and the error type judge themselves.
+    pub trait PickBoth {
+        /// The classifier.
+        fn classifier(&self) -> ByBoth {
+            ByBoth
+        }
+    }
+    impl<R: ResultType> PickBoth for &&&Probe<R>
+    where
+        R::Ok: ClassifiedOk,
+        R::Err: ClassifiedError,
+    {
+    }
+
+    /// The `Ok` type judges itself.
+    pub trait PickOk {
+        /// The classifier.
+        fn classifier(&self) -> ByOkValue {
+            ByOkValue
+        }
+    }
+    impl<R: ResultType> PickOk for &&Probe<R> where R::Ok: ClassifiedOk {}
+
+    /// The error type judges itself.
+    pub trait PickError {
+        /// The classifier.
+        fn classifier(&self) -> ByError {
+            ByError
+        }
+    }
+    impl<R: ResultType> PickError for &Probe<R> where R::Err: ClassifiedError {}
+
+    /// Neither: `Ok` a success, every error a failure.
+    pub trait PickDefault {
+        /// The classifier.
+        fn classifier(&self) -> DefaultClassifier {
+            DefaultClassifier
+        }
+    }
+    impl<R> PickDefault for Probe<R> {}
+}

@@ -347,3 +347,72 @@ fn a_call_that_waits_in_the_bulkhead_queue_allocates_nothing() {
     assert_eq!((s.bulkhead.in_use, s.bulkhead.queued, s.rejections.bulkhead), (0, 0, 0));
     assert_eq!(clock.sleepers(), 0);
 }
+
+/// The tower layer's closed and open paths, around a service that answers at once.
+#[cfg(feature = "tower")]
+mod tower_layer {
+    use std::convert::Infallible;
+
+    use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify, ServiceError};
+    use breaker_runtime::{ConfigLayer, registry};
+    use tower::{Layer, Service};
+
+    use super::*;
+
+    fn request() -> http::Request<()> {
+        // A static URI and no headers: building the request allocates nothing either.
+        let mut request = http::Request::new(());
+        *request.uri_mut() = http::Uri::from_static("http://alloc-layer-host.test/quote");
+        request
+    }
+
+    fn answer(
+        status: u16,
+    ) -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone {
+        tower::service_fn(move |_: http::Request<()>| async move {
+            let mut response = http::Response::new(());
+            *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+            Ok::<_, Infallible>(response)
+        })
+    }
+
+    fn call<S>(service: &mut S) -> Result<S::Response, S::Error>
+    where
+        S: Service<http::Request<()>>,
+    {
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(service.poll_ready(&mut cx).is_ready());
+        ready(service.call(request()))
+    }
+
+    #[test]
+    fn the_layers_closed_path_allocates_nothing() {
+        let mut fixed =
+            CircuitBreakerLayer::new().identify(Identify::service("alloc-layer-closed")).layer(answer(200));
+        let n = allocations_per_run(|| assert!(call(&mut fixed).is_ok()));
+        assert_eq!(n, 0, "allocations in {CALLS} closed calls through the layer (fixed service)");
+        // By host: the breaker is found in the registry on every request.
+        let mut by_host = CircuitBreakerLayer::new().layer(answer(200));
+        let n = allocations_per_run(|| assert!(call(&mut by_host).is_ok()));
+        assert_eq!(n, 0, "allocations in {CALLS} closed calls through the layer (by host)");
+        // A failure judged by status, below the threshold.
+        let mut failing =
+            CircuitBreakerLayer::new().identify(Identify::service("alloc-layer-5xx")).layer(answer(503));
+        registry()
+            .set_override("alloc-layer-5xx", ConfigLayer { threshold: Some(u32::MAX), ..Default::default() })
+            .unwrap();
+        let n = allocations_per_run(|| assert_eq!(call(&mut failing).unwrap().status(), 503));
+        assert_eq!(n, 0, "allocations in {CALLS} failed calls through the layer");
+    }
+
+    #[test]
+    fn the_layers_open_rejection_allocates_nothing() {
+        let mut service =
+            CircuitBreakerLayer::new().identify(Identify::service("alloc-layer-open")).layer(answer(200));
+        registry().get("alloc-layer-open").unwrap().force_open();
+        let n = allocations_per_run(|| {
+            assert!(matches!(call(&mut service), Err(ServiceError::Breaker(Error::CircuitOpen { .. }))));
+        });
+        assert_eq!(n, 0, "allocations in {CALLS} rejections by the layer");
+    }
+}

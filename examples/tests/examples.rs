@@ -62,3 +62,24 @@ fn config_file_layers_reports_reloads_and_rejects() {
         ],
     );
 }
+
+#[test]
+fn http_integration_gives_each_host_a_breaker_and_recovers() {
+    let out = run(env!("CARGO_BIN_EXE_http_integration"));
+    shows(
+        &out,
+        &[
+            "GET inventory.example: 200 OK",
+            "GET pricing.example: 503 Service Unavailable",
+            "\"inventory.example\"",
+            "\"pricing.example\"",
+            "transition: pricing.example: Closed -> Open",
+            "GET pricing.example: refused without a request: circuit `pricing.example` is open",
+            "GET inventory.example: 200 OK (its own breaker: Closed)",
+            "reqwest GET pricing.example: refused: circuit `pricing.example` is open",
+            "reqwest GET pricing.example (the probe): 200 OK",
+            "transition: pricing.example: HalfOpen -> Closed",
+            "pricing is Closed, inventory is Closed",
+        ],
+    );
+}

@@ -13,6 +13,7 @@ mod key;
 mod lanes;
 mod machine;
 mod name;
+mod owned;
 mod permit;
 mod settings;
 mod state;
@@ -30,8 +31,17 @@ pub use permit::Permit;
 pub use state::State;
 
 pub use call::Call;
+pub(crate) use owned::Admission;
+
+/// `service`, checked against the rules of [`CircuitBreaker::new`], and interned.
+pub(crate) fn checked_name(service: &str) -> Result<&'static str, crate::Error> {
+    name::validate(service).map_err(crate::Error::from)?;
+    Ok(name::intern(service))
+}
 pub(crate) use call::{Attempt, Convert, FallbackPolicy, protect_with_fallback};
 pub(crate) use clock::ClockRef;
+#[cfg(feature = "tower")]
+pub(crate) use clock::OwnedSleep;
 
 use crate::error::{ConfigError, Error};
 use crate::observe::{EventSink, Events, Snapshot};
@@ -116,6 +126,8 @@ pub(crate) struct Inner {
     timer_deadline: AtomicU64,
     /// Serialises transitions and reconfiguration.
     transition: Mutex<()>,
+    /// The HTTP 429 window of the integrations (see `owned::Throttle`).
+    throttle: Mutex<owned::Throttle>,
     pub(crate) window: Window,
     pub(crate) bulkhead: Bulkhead,
     pub(crate) events: EventSink,
@@ -172,6 +184,7 @@ impl CircuitBreaker {
             rate_armed: AtomicBool::new(false),
             timer_deadline: AtomicU64::new(0),
             transition: Mutex::new(()),
+            throttle: Mutex::new((clock::Instant::ZERO, 0)),
             events: EventSink::new(),
             stats: Stats::default(),
             me: me.clone(),

@@ -9,6 +9,9 @@
 
 pub mod grpc;
 pub mod http;
+mod values;
+
+pub use values::{ByBoth, ByError, ByOkValue, ClassifiedError, ClassifiedOk};
 
 /// How a call counts for the breaker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

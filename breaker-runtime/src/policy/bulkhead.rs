@@ -61,6 +61,14 @@ struct Waiter {
 #[must_use = "a place is given back when dropped"]
 pub(crate) struct Seat<'a>(&'a Bulkhead);
 
+impl Seat<'_> {
+    /// Keeps the place without a guard: its holder gives it back with
+    /// [`Bulkhead::give_back`].
+    pub(crate) fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
 impl Drop for Seat<'_> {
     #[inline]
     fn drop(&mut self) {
@@ -104,6 +112,11 @@ impl Bulkhead {
                 Err(actual) => word = Word(actual),
             }
         }
+    }
+
+    /// Gives back a place kept with [`Seat::keep`].
+    pub(crate) fn give_back(&self) {
+        self.release();
     }
 
     /// Gives a place back: to the first waiting call if there is one, else free.

@@ -77,6 +77,20 @@ pub enum RegistryEvent {
         /// Its service.
         service: &'static str,
     },
+    /// A breaker was created on demand for a service declared nowhere
+    /// ([`Registry::on_demand`](super::Registry::on_demand), which the tower layer and
+    /// the reqwest middleware use).
+    Created {
+        /// Its service.
+        service: &'static str,
+    },
+    /// An on-demand breaker was dropped from the registry to make room for another
+    /// (the least recently used goes first; see
+    /// [`Registry::set_on_demand_limit`](super::Registry::set_on_demand_limit)).
+    Evicted {
+        /// Its service.
+        service: &'static str,
+    },
     /// An operator acted on a breaker.
     Controlled {
         /// The service.

@@ -19,6 +19,7 @@ mod watch;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, Once, OnceLock, RwLock};
 
 pub use control::{Control, RegistryEvent, RegistryEvents};
@@ -76,7 +77,19 @@ pub struct Registry {
     /// first, before `services`.
     layers: Mutex<Layers>,
     events: Channel<RegistryEvent>,
+    /// How many on-demand breakers may exist at once.
+    on_demand_limit: AtomicUsize,
+    /// How many on-demand breakers exist.
+    on_demand_count: AtomicUsize,
+    /// On-demand breakers evicted so far.
+    evictions: AtomicU64,
+    /// A counter that orders on-demand lookups (least recently used first).
+    ticks: AtomicU64,
 }
+
+/// How many breakers [`Registry::on_demand`] keeps at most, unless changed with
+/// [`Registry::set_on_demand_limit`].
+pub const DEFAULT_ON_DEMAND_LIMIT: usize = 1000;
 
 struct Service {
     breaker: CircuitBreaker,
@@ -85,6 +98,9 @@ struct Service {
     definitions: Vec<&'static Definition>,
     /// For a breaker registered from code: the configuration it was built with.
     registered: Option<Config>,
+    /// For a breaker created on demand: when it was last asked for (a tick of
+    /// [`Registry::ticks`]), so the least recently used can be evicted.
+    on_demand: Option<AtomicU64>,
 }
 
 /// Two call sites that declare one service with different configurations.
@@ -165,6 +181,10 @@ impl Registry {
             conflicts,
             layers: Mutex::new(Layers::default()),
             events: Channel::new(256),
+            on_demand_limit: AtomicUsize::new(DEFAULT_ON_DEMAND_LIMIT),
+            on_demand_count: AtomicUsize::new(0),
+            evictions: AtomicU64::new(0),
+            ticks: AtomicU64::new(0),
         }
     }
 
@@ -235,12 +255,163 @@ impl Registry {
             }
             services.insert(
                 name,
-                Service { breaker: breaker.clone(), definitions: Vec::new(), registered: Some(own) },
+                Service {
+                    breaker: breaker.clone(),
+                    definitions: Vec::new(),
+                    registered: Some(own),
+                    on_demand: None,
+                },
             );
         }
         tracing::info!(service = name, "breaker registered");
         self.emit(RegistryEvent::Registered { service: name });
         Ok(())
+    }
+
+    /// The breaker of `service`, created if no breaker of that name exists: for
+    /// services the program does not declare (the tower layer and the reqwest
+    /// middleware name services after hosts). A new breaker gets the defaults, under
+    /// the configuration file's `[defaults]` and its section for the service, and the
+    /// runtime overrides, like any other; it appears in [`services`](Self::services)
+    /// and answers control by name.
+    ///
+    /// At most [`on_demand_limit`](Self::on_demand_limit) such breakers exist at once:
+    /// beyond it, the one asked for least recently is dropped from the registry (its
+    /// state is lost; a call still holding it finishes on it) and counted in
+    /// [`on_demand_evictions`](Self::on_demand_evictions). Declared and registered
+    /// breakers are never evicted.
+    ///
+    /// ```
+    /// use breaker_runtime::registry;
+    ///
+    /// let api = registry().on_demand("api.example.org")?;
+    /// assert_eq!(api.service(), "api.example.org");
+    /// assert!(registry().on_demand("api.example.org")?.ptr_eq(&api));
+    /// assert!(registry().on_demand("not a name").is_err());
+    /// # Ok::<(), breaker_runtime::Error>(())
+    /// ```
+    pub fn on_demand(&self, service: &str) -> Result<CircuitBreaker, Error> {
+        self.obtain(service, true)
+    }
+
+    /// The breaker of `service`, created with the defaults (under the file and the
+    /// overrides) if no breaker of that name exists, like
+    /// [`on_demand`](Self::on_demand), but never evicted: for a service a program
+    /// names in code (a tower layer's fixed service).
+    pub fn named(&self, service: &str) -> Result<CircuitBreaker, Error> {
+        self.obtain(service, false)
+    }
+
+    /// [`named`](Self::named), as a reference for the life of the program (a named
+    /// service is never evicted): what a layer with a fixed service holds, so that a
+    /// call through it counts no references. One per service name, kept forever.
+    pub(crate) fn named_static(&self, service: &str) -> Result<&'static CircuitBreaker, Error> {
+        static HELD: Mutex<BTreeMap<&'static str, &'static CircuitBreaker>> = Mutex::new(BTreeMap::new());
+        let breaker = self.named(service)?;
+        let mut held = unpoisoned(HELD.lock());
+        Ok(held.entry(breaker.service()).or_insert_with(|| Box::leak(Box::new(breaker))))
+    }
+
+    fn obtain(&self, service: &str, evictable: bool) -> Result<CircuitBreaker, Error> {
+        if let Some(found) = self.read().get(service) {
+            match &found.on_demand {
+                Some(used) if evictable => self.touch(used),
+                // Asked for by name: it is not evicted from now on (below).
+                Some(_) => {}
+                None => return Ok(found.breaker.clone()),
+            }
+            if evictable {
+                return Ok(found.breaker.clone());
+            }
+        }
+        let service = crate::breaker::checked_name(service)?;
+        let evicted;
+        let breaker;
+        {
+            // Lock order: `layers`, then `services` (see `Registry`).
+            let layers = unpoisoned(self.layers.lock());
+            let mut services = unpoisoned(self.services.write());
+            if let Some(found) = services.get_mut(service) {
+                if !evictable && found.on_demand.take().is_some() {
+                    self.on_demand_count.fetch_sub(1, Ordering::Relaxed);
+                }
+                return Ok(found.breaker.clone());
+            }
+            let config = layers.resolve(service, Base::Defaults).config;
+            breaker = CircuitBreaker::new(service, config).unwrap_or_else(|error| {
+                tracing::error!(service, %error, "invalid configuration for an on-demand breaker; it gets the defaults");
+                CircuitBreaker::fail_safe(service)
+            });
+            evicted = if evictable { self.make_room(&mut services) } else { None };
+            let used = evictable.then(|| AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed)));
+            services.insert(
+                breaker.service(),
+                Service {
+                    breaker: breaker.clone(),
+                    definitions: Vec::new(),
+                    registered: None,
+                    on_demand: used,
+                },
+            );
+            if evictable {
+                self.on_demand_count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if let Some(evicted) = evicted {
+            tracing::debug!(service = evicted, "on-demand breaker evicted");
+            self.emit(RegistryEvent::Evicted { service: evicted });
+        }
+        tracing::debug!(service = breaker.service(), "breaker created on demand");
+        self.emit(RegistryEvent::Created { service: breaker.service() });
+        Ok(breaker)
+    }
+
+    /// Records a use of an on-demand breaker. The tick is written only when it moved
+    /// on by a few uses, so a busy breaker's entry is not written on every request.
+    fn touch(&self, used: &AtomicU64) {
+        let now = self.ticks.load(Ordering::Relaxed);
+        if now.wrapping_sub(used.load(Ordering::Relaxed)) > 16 {
+            used.store(self.ticks.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    /// Evicts the least recently used on-demand breaker if the limit is reached.
+    fn make_room(&self, services: &mut BTreeMap<&'static str, Service>) -> Option<&'static str> {
+        let limit = self.on_demand_limit.load(Ordering::Relaxed).max(1);
+        if self.on_demand_count.load(Ordering::Relaxed) < limit {
+            return None;
+        }
+        let oldest = services
+            .iter()
+            .filter_map(|(name, s)| s.on_demand.as_ref().map(|used| (used.load(Ordering::Relaxed), *name)))
+            .min()?
+            .1;
+        services.remove(oldest);
+        self.on_demand_count.fetch_sub(1, Ordering::Relaxed);
+        self.evictions.fetch_add(1, Ordering::Relaxed);
+        Some(oldest)
+    }
+
+    /// How many breakers [`on_demand`](Self::on_demand) keeps at most
+    /// ([`DEFAULT_ON_DEMAND_LIMIT`] unless set).
+    pub fn on_demand_limit(&self) -> usize {
+        self.on_demand_limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets how many on-demand breakers may exist at once (at least 1). Lowering it
+    /// evicts on the next creation, one at a time, until the count is under it.
+    pub fn set_on_demand_limit(&self, limit: usize) {
+        self.on_demand_limit.store(limit.max(1), Ordering::Relaxed);
+    }
+
+    /// How many on-demand breakers exist now.
+    pub fn on_demand_count(&self) -> usize {
+        self.on_demand_count.load(Ordering::Relaxed)
+    }
+
+    /// How many on-demand breakers have been evicted since the program started.
+    pub fn on_demand_evictions(&self) -> u64 {
+        self.evictions.load(Ordering::Relaxed)
     }
 
     /// Call sites that declare one service with different configurations.
@@ -273,6 +444,11 @@ impl Registry {
         if let Some(service) = services.get_mut(definition.service) {
             if !service.definitions.iter().any(|d| d.same_site(definition)) {
                 service.definitions.push(definition);
+            }
+            // A declared service is never evicted, even if it was first created on
+            // demand (a layer asked for it before its call site registered).
+            if service.on_demand.take().is_some() {
+                self.on_demand_count.fetch_sub(1, Ordering::Relaxed);
             }
             return service.breaker.clone();
         }
@@ -307,7 +483,7 @@ impl Service {
             tracing::error!(service = definition.service, at = %definition.location(), %error, "invalid breaker definition; the service gets the default configuration");
             CircuitBreaker::fail_safe(definition.service)
         });
-        Service { breaker, definitions: vec![definition], registered: None }
+        Service { breaker, definitions: vec![definition], registered: None, on_demand: None }
     }
 }
 

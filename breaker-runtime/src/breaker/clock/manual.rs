@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
@@ -228,15 +229,17 @@ impl ManualClock {
 }
 
 /// A wait on a manual clock: a sleeper of the clock from its first poll to its drop.
-pub(crate) struct ManualWait<'a> {
-    clock: &'a ManualClock,
+/// It holds the clock as `M`: borrowed by a call's wait, shared (`Arc`) by a wait that
+/// must outlive any borrow (the tower layer's response future).
+pub(crate) struct ManualWait<M: Deref<Target = ManualClock>> {
+    clock: M,
     limit: Duration,
     deadline: Option<Instant>,
     slot: Option<usize>,
 }
 
-impl<'a> ManualWait<'a> {
-    pub(crate) fn new(clock: &'a ManualClock, limit: Duration) -> ManualWait<'a> {
+impl<M: Deref<Target = ManualClock>> ManualWait<M> {
+    pub(crate) fn new(clock: M, limit: Duration) -> ManualWait<M> {
         ManualWait { clock, limit, deadline: None, slot: None }
     }
 
@@ -250,7 +253,7 @@ impl<'a> ManualWait<'a> {
     }
 }
 
-impl Drop for ManualWait<'_> {
+impl<M: Deref<Target = ManualClock>> Drop for ManualWait<M> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot {
             self.clock.wake_up(slot);
@@ -262,7 +265,7 @@ impl Drop for ManualWait<'_> {
 /// has been advanced past its deadline.
 #[must_use = "futures do nothing unless polled"]
 pub struct ManualSleep<'a> {
-    wait: ManualWait<'a>,
+    wait: ManualWait<&'a ManualClock>,
 }
 
 impl Future for ManualSleep<'_> {

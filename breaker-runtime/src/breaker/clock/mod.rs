@@ -20,7 +20,7 @@ mod source;
 mod ticker;
 
 pub use manual::{ManualClock, ManualSleep};
-pub(crate) use sleep::Sleep;
+pub(crate) use sleep::{OwnedSleep, Sleep};
 pub(crate) use source::ClockRef;
 
 use std::fmt;

@@ -6,6 +6,7 @@
 //! manual clock it ends when the clock is advanced past its deadline. On any other
 //! clock it schedules a wakeup with [`Clock::wake_at`], which allocates one small box.
 
+use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,39 +19,46 @@ use super::manual::ManualWait;
 use super::{Clock, Instant, ManualClock};
 
 pin_project_lite::pin_project! {
-    /// A wait of `limit`, counted from its first poll.
+    /// A wait of `limit`, counted from its first poll, holding a manual clock as `M`
+    /// and any other clock as `K`: borrowed ([`Sleep`]) or shared ([`OwnedSleep`]).
     #[project = SleepProj]
-    pub(crate) enum Sleep<'a> {
+    pub(crate) enum Wait<M: Deref<Target = ManualClock>, K: Deref<Target = dyn Clock>> {
         /// The real clock's, not yet started.
         Tokio { limit: Duration },
         /// The real clock's, started.
         Ticking { #[pin] sleep: tokio::time::Sleep },
         /// The manual clock's.
-        Manual { wait: ManualWait<'a> },
+        Manual { wait: ManualWait<M> },
         /// Another clock's.
-        Custom { wait: CustomWait<'a> },
+        Custom { wait: CustomWait<K> },
         /// A wait that never ends: no limit, or no tokio runtime to time it.
         Never,
     }
 }
 
-impl<'a> Sleep<'a> {
-    pub(crate) fn tokio(limit: Duration) -> Sleep<'a> {
-        if limit.is_zero() { Sleep::Never } else { Sleep::Tokio { limit } }
+/// A wait that borrows its clock: what a protected call keeps.
+pub(crate) type Sleep<'a> = Wait<&'a ManualClock, &'a dyn Clock>;
+
+/// A wait that shares its clock, for a future that outlives any borrow of the breaker.
+pub(crate) type OwnedSleep = Wait<Arc<ManualClock>, Arc<dyn Clock>>;
+
+impl<M: Deref<Target = ManualClock>, K: Deref<Target = dyn Clock>> Wait<M, K> {
+    pub(crate) fn tokio(limit: Duration) -> Self {
+        if limit.is_zero() { Wait::Never } else { Wait::Tokio { limit } }
     }
 
-    pub(crate) fn manual(clock: &'a ManualClock, limit: Duration) -> Sleep<'a> {
+    pub(crate) fn manual(clock: M, limit: Duration) -> Self {
         if limit.is_zero() {
-            return Sleep::Never;
+            return Wait::Never;
         }
-        Sleep::Manual { wait: ManualWait::new(clock, limit) }
+        Wait::Manual { wait: ManualWait::new(clock, limit) }
     }
 
-    pub(crate) fn custom(clock: &'a dyn Clock, limit: Duration) -> Sleep<'a> {
+    pub(crate) fn custom(clock: K, limit: Duration) -> Self {
         if limit.is_zero() {
-            return Sleep::Never;
+            return Wait::Never;
         }
-        Sleep::Custom { wait: CustomWait { clock, limit, deadline: None, cell: None } }
+        Wait::Custom { wait: CustomWait { clock, limit, deadline: None, cell: None } }
     }
 
     /// Ready once the wait is over (registering the waker if not).
@@ -64,10 +72,10 @@ impl<'a> Sleep<'a> {
                         "a protected call runs outside a tokio runtime: its timeouts cannot apply"
                     );
                 }
-                self.set(Sleep::Never);
+                self.set(Wait::Never);
                 return Poll::Pending;
             }
-            self.set(Sleep::Ticking { sleep: tokio::time::sleep(limit) });
+            self.set(Wait::Ticking { sleep: tokio::time::sleep(limit) });
         }
         match self.project() {
             SleepProj::Ticking { sleep } => sleep.poll(cx),
@@ -79,14 +87,14 @@ impl<'a> Sleep<'a> {
 }
 
 /// A wait on another clock, woken by a wakeup scheduled with the clock.
-pub(crate) struct CustomWait<'a> {
-    clock: &'a dyn Clock,
+pub(crate) struct CustomWait<K: Deref<Target = dyn Clock>> {
+    clock: K,
     limit: Duration,
     deadline: Option<Instant>,
     cell: Option<Arc<Mutex<Option<Waker>>>>,
 }
 
-impl CustomWait<'_> {
+impl<K: Deref<Target = dyn Clock>> CustomWait<K> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let deadline = *self.deadline.get_or_insert_with(|| self.clock.now().saturating_add(self.limit));
         if self.clock.now() >= deadline {
@@ -131,7 +139,7 @@ mod tests {
         let mut sleep = pin!(Sleep::tokio(Duration::from_millis(1)));
         let mut cx = Context::from_waker(Waker::noop());
         assert!(sleep.as_mut().poll_elapsed(&mut cx).is_pending());
-        assert!(matches!(*sleep, Sleep::Never));
+        assert!(matches!(*sleep, Wait::Never));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::sync::{Mutex, lock};
 
-use super::sleep::Sleep;
+use super::sleep::{OwnedSleep, Sleep};
 use super::{Clock, Instant, ManualClock, MonotonicClock, ticker};
 
 /// Which clock it is.
@@ -169,6 +169,16 @@ impl ClockRef {
             Source::Real => Sleep::tokio(limit),
             Source::Manual(clock) => Sleep::manual(clock, limit),
             Source::Custom(clock) => Sleep::custom(&**clock, limit),
+        }
+    }
+
+    /// A wait of `limit` that holds its clock itself, for a future that cannot borrow
+    /// the breaker.
+    pub(crate) fn sleep_owned(&self, limit: Duration) -> OwnedSleep {
+        match self.source() {
+            Source::Real => OwnedSleep::tokio(limit),
+            Source::Manual(clock) => OwnedSleep::manual(clock.clone(), limit),
+            Source::Custom(clock) => OwnedSleep::custom(clock.clone(), limit),
         }
     }
 }

@@ -90,7 +90,7 @@ pub(super) enum Expect {
 impl Inner {
     /// The state word, as it is (no lazy transition).
     #[inline(always)]
-    pub(super) fn load(&self) -> (u64, State) {
+    pub(crate) fn load(&self) -> (u64, State) {
         // Acquire: pairs with the Release store of a transition, so the counters it
         // initialised before publishing are visible.
         unpack(self.state.load(Ordering::Acquire))

@@ -1,0 +1,174 @@
+//! The tower layer's cost, measured as tasks run (as `benches/tasks.rs` does): a loop of
+//! `ready().await` + `call(request).await` inside one boxed `async` block, driven by
+//! `futures::executor::block_on` and by a tokio current-thread runtime, around a
+//! `tower::service_fn` that answers at once. Side by side in the same run: the bare
+//! service, a layer that only wraps the response (the floor of any layer that sees
+//! it), this crate's layer (a fixed service, the defaults, by host), and
+//! `tower-resilience-circuitbreaker`'s layer.
+//!
+//! Run with `cargo bench -p breaker-runtime --features tower --bench tower`.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
+use breaker_runtime::registry;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tower::{Layer, Service, ServiceExt};
+
+#[derive(Clone, Copy)]
+enum Executor {
+    Futures,
+    Tokio,
+}
+
+impl Executor {
+    const ALL: [Executor; 2] = [Executor::Futures, Executor::Tokio];
+
+    fn name(self) -> &'static str {
+        match self {
+            Executor::Futures => "futures",
+            Executor::Tokio => "tokio",
+        }
+    }
+
+    fn run<T>(self, task: Pin<Box<dyn Future<Output = T> + '_>>) -> T {
+        match self {
+            Executor::Futures => futures::executor::block_on(task),
+            Executor::Tokio => tokio_runtime().block_on(task),
+        }
+    }
+}
+
+fn tokio_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
+}
+
+/// A request with a static URI: building it allocates nothing.
+fn request() -> http::Request<()> {
+    let mut request = http::Request::new(());
+    *request.uri_mut() = http::Uri::from_static("http://bench-tower-host.test/quote");
+    request
+}
+
+/// The inner service: answers at once, 200 or (`fail`) 503 as an error for the peer
+/// that judges by errors.
+fn answer()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible, Future: Send> + Clone {
+    tower::service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) })
+}
+
+fn failing()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = std::io::Error, Future: Send> + Clone
+{
+    tower::service_fn(|_: http::Request<()>| async {
+        Err::<http::Response<()>, _>(std::io::Error::other("down"))
+    })
+}
+
+/// A body wrapper that does nothing (for the pass-through layer).
+struct Passthrough(());
+
+/// Times `iters` requests through `service` on `executor`.
+fn per_call<S>(executor: Executor, mut service: S, iters: u64) -> Duration
+where
+    S: Service<http::Request<()>>,
+{
+    executor.run(Box::pin(async move {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ready = match service.ready().await {
+                Ok(ready) => ready,
+                Err(_) => panic!("not ready"),
+            };
+            let _ = black_box(ready.call(request()).await);
+        }
+        start.elapsed()
+    }))
+}
+
+/// The breaker alone (as tower-resilience's is): a threshold of 5, no timeout, no
+/// bulkhead.
+fn threshold_only(service: &str) {
+    let off = breaker_runtime::Off::default().with("timeout").and_then(|o| o.with("max_concurrent")).unwrap();
+    let layer = breaker_runtime::ConfigLayer { threshold: Some(5), off, ..Default::default() };
+    registry().named(service).unwrap();
+    registry().set_override(service, layer).unwrap();
+}
+
+/// tower-resilience's layer: its count window of 10 calls, opening at 50% failures
+/// once 5 calls were seen (the closest to a threshold of 5).
+macro_rules! peer_layer {
+    () => {
+        tower_resilience_circuitbreaker::CircuitBreakerLayer::builder()
+            .failure_rate_threshold(0.5)
+            .sliding_window_size(10)
+            .minimum_number_of_calls(5)
+            .wait_duration_in_open(Duration::from_secs(3600))
+            .build()
+            .expect("a valid configuration")
+    };
+}
+
+fn closed(c: &mut Criterion) {
+    for executor in Executor::ALL {
+        let mut group = c.benchmark_group(format!("{}/layer-closed", executor.name()));
+        group.bench_function("bare", |b| b.iter_custom(|iters| per_call(executor, answer(), iters)));
+        group.bench_function("passthrough", |b| {
+            // The floor of any layer that must see the response: one that wraps the
+            // response in a body type of its own and does nothing else.
+            let layer = tower::util::MapResponseLayer::new(|r: http::Response<()>| r.map(Passthrough));
+            b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("breaker", |b| {
+            let layer = CircuitBreakerLayer::new().identify(Identify::service("bench-tower-closed"));
+            threshold_only("bench-tower-closed");
+            b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("breaker-defaults", |b| {
+            // The defaults: a 10 s timeout and a bulkhead of 100.
+            let layer = CircuitBreakerLayer::new().identify(Identify::service("bench-tower-defaults"));
+            b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("breaker-by-host", |b| {
+            let layer = CircuitBreakerLayer::new();
+            registry().named("bench-tower-host.test").unwrap();
+            threshold_only("bench-tower-host.test");
+            b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("tower-resilience", |b| {
+            let layer = peer_layer!();
+            b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.finish();
+    }
+}
+
+fn open(c: &mut Criterion) {
+    for executor in Executor::ALL {
+        let mut group = c.benchmark_group(format!("{}/layer-open", executor.name()));
+        group.bench_function("breaker", |b| {
+            let service = "bench-tower-open";
+            let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
+            threshold_only(service);
+            let mut tripped = layer.layer(failing());
+            per_call(executor, &mut tripped, 10);
+            assert_eq!(registry().get(service).unwrap().state(), breaker_runtime::State::Open);
+            b.iter_custom(|iters| per_call(executor, &mut tripped, iters))
+        });
+        group.bench_function("tower-resilience", |b| {
+            let mut tripped = peer_layer!().layer(failing());
+            per_call(executor, &mut tripped, 10);
+            b.iter_custom(|iters| per_call(executor, &mut tripped, iters))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, closed, open);
+criterion_main!(benches);

@@ -1,0 +1,211 @@
+//! [`Admission`]: one admitted call that holds its breaker, for futures that cannot
+//! borrow it (the tower layer's response future and body, the reqwest middleware).
+//!
+//! It is the two-step [`Permit`](super::Permit) plus what a call through the breaker
+//! also takes: its bulkhead place, and its timeout on the breaker's clock. It does not
+//! queue: with the bulkhead full it is refused at once (a tower stack queues in front
+//! of the layer, with `tower::buffer` or `tower::limit`).
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::classify::Outcome;
+use crate::error::Error;
+use crate::observe::RejectionKind;
+use crate::sync::lock;
+
+use super::CircuitBreaker;
+use super::clock::{Instant, OwnedSleep};
+use super::machine::{NO_RETRY, Rejected};
+use super::permit::{Kind, Ticket};
+use super::state::State;
+
+/// An admitted call. Record its outcome with [`record`](Admission::record) or
+/// [`timed_out`](Admission::timed_out); dropped unrecorded, it counts for nothing and
+/// gives back its probe place and its bulkhead place.
+pub(crate) struct Admission {
+    breaker: Held,
+    ticket: Ticket,
+    /// Whether it holds a bulkhead place.
+    seat: bool,
+    timeout_nanos: u64,
+    recorded: bool,
+}
+
+/// How an admission holds its breaker: a breaker that lives as long as the program
+/// (a registry service that is never evicted) by reference, which costs nothing per
+/// call; any other by a counted reference.
+enum Held {
+    Static(&'static CircuitBreaker),
+    Shared(CircuitBreaker),
+}
+
+impl std::ops::Deref for Held {
+    type Target = CircuitBreaker;
+
+    #[inline(always)]
+    fn deref(&self) -> &CircuitBreaker {
+        match self {
+            Held::Static(breaker) => breaker,
+            Held::Shared(breaker) => breaker,
+        }
+    }
+}
+
+impl CircuitBreaker {
+    /// Admits a call, with its bulkhead place, or says why not.
+    #[inline]
+    pub(crate) fn admit_owned(&self) -> Result<Admission, Error> {
+        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
+        Ok(Admission { breaker: Held::Shared(self.clone()), ticket, seat, timeout_nanos, recorded: false })
+    }
+
+    /// [`admit_owned`](Self::admit_owned) for a breaker that lives as long as the
+    /// program: no reference counting.
+    #[inline]
+    pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
+        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
+        Ok(Admission { breaker: Held::Static(self), ticket, seat, timeout_nanos, recorded: false })
+    }
+
+    /// [`admit_owned`](Self::admit_owned) for a breaker the caller owns: no clone.
+    #[inline]
+    pub(crate) fn admit_into(self) -> Result<Admission, Error> {
+        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
+        Ok(Admission { breaker: Held::Shared(self), ticket, seat, timeout_nanos, recorded: false })
+    }
+
+    #[inline(always)]
+    fn admit_parts(&self) -> Result<(Ticket, bool, u64), Error> {
+        let inner = &*self.inner;
+        let (generation, kind) = inner.admit()?;
+        let policy = inner.settings.call_policy();
+        let ticket = inner.ticket(generation, kind, policy.slow_call_nanos);
+        let mut seat = false;
+        if policy.max_concurrent != 0 {
+            match inner.bulkhead.try_enter() {
+                Some(entered) => {
+                    entered.keep();
+                    seat = true;
+                }
+                None => {
+                    inner.cancel(ticket);
+                    inner.count_rejection(RejectionKind::Bulkhead);
+                    let rejected = Rejected { kind: RejectionKind::Bulkhead, retry_after_nanos: NO_RETRY };
+                    return Err(inner.rejection_error(rejected));
+                }
+            }
+        }
+        Ok((ticket, seat, policy.timeout_nanos))
+    }
+
+    /// Admits a call to be observed only: counted in the window and the metrics, never
+    /// judged (the state does not change by it), never refused, no bulkhead place.
+    pub(crate) fn observe_owned(&self) -> Admission {
+        let inner = &*self.inner;
+        let (generation, _) = inner.load();
+        let ticket = inner.ticket(generation, Kind::Observe, 0);
+        Admission {
+            breaker: Held::Shared(self.clone()),
+            ticket,
+            seat: false,
+            timeout_nanos: 0,
+            recorded: false,
+        }
+    }
+
+    /// The state as it is, without applying a due open -> half-open move: for a check
+    /// that must cost one load (a layer's `poll_ready`).
+    pub(crate) fn peek_state(&self) -> State {
+        self.inner.peek_state()
+    }
+
+    /// How long until an open circuit lets a probe through: `None` unless the circuit
+    /// is open by itself (closed, half-open, forced open, disabled).
+    pub(crate) fn until_probe(&self) -> Option<Duration> {
+        let inner = &*self.inner;
+        if inner.peek_state() != State::Open {
+            return None;
+        }
+        let deadline =
+            inner.opened_at.load(Ordering::Relaxed).saturating_add(inner.settings.recovery_nanos());
+        Some(Duration::from_nanos(deadline.saturating_sub(inner.clock.recent().as_nanos())))
+    }
+
+    /// A wait of `limit` on the breaker's clock that holds the clock itself.
+    pub(crate) fn sleep_owned(&self, limit: Duration) -> OwnedSleep {
+        self.inner.clock.sleep_owned(limit)
+    }
+
+    /// Judges one HTTP 429 answer by the windowed rule: a failure once `count` of them
+    /// arrived within `within` (the window starts at the first 429 after the last one
+    /// ended), ignored before that.
+    pub(crate) fn too_many_requests(&self, count: u32, within: Duration) -> Outcome {
+        let now = self.inner.clock.recent();
+        let mut throttle = lock(&self.inner.throttle);
+        let (start, seen) = *throttle;
+        let seen = if now.saturating_duration_since(start) > within || seen == 0 {
+            *throttle = (now, 1);
+            1
+        } else {
+            throttle.1 = seen.saturating_add(1);
+            throttle.1
+        };
+        if seen >= count { Outcome::Failure } else { Outcome::Ignored }
+    }
+}
+
+impl Admission {
+    /// The breaker's call timeout; `None` when it is off.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        (self.timeout_nanos != 0).then(|| Duration::from_nanos(self.timeout_nanos))
+    }
+
+    /// A wait of the call timeout on the breaker's clock (one that never ends when the
+    /// timeout is off).
+    pub(crate) fn timer(&self) -> OwnedSleep {
+        self.breaker.sleep_owned(Duration::from_nanos(self.timeout_nanos))
+    }
+
+    /// The breaker the call was admitted by.
+    pub(crate) fn breaker(&self) -> &CircuitBreaker {
+        &self.breaker
+    }
+
+    /// Records how the call went.
+    #[inline]
+    pub(crate) fn record(mut self, outcome: Outcome) {
+        self.recorded = true;
+        self.breaker.inner.complete(self.ticket, outcome, false);
+    }
+
+    /// Records that the call was cut by its timeout: a failure.
+    pub(crate) fn timed_out(mut self) {
+        self.recorded = true;
+        self.breaker.inner.complete(self.ticket, Outcome::Failure, true);
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.breaker.inner.cancel(self.ticket);
+        }
+        if self.seat {
+            self.breaker.inner.bulkhead.give_back();
+        }
+    }
+}
+
+impl fmt::Debug for Admission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Admission")
+            .field("service", &self.breaker.service())
+            .field("probe", &(self.ticket.kind == Kind::Probe))
+            .finish()
+    }
+}
+
+/// The start of the 429 window and how many 429s arrived in it.
+pub(crate) type Throttle = (Instant, u32);

@@ -1,0 +1,254 @@
+//! How a response is judged: by HTTP status, by gRPC status, and the HTTP 429 rule.
+//! Shared by the tower layer and the reqwest middleware.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::sync::unpoisoned;
+
+use crate::breaker::CircuitBreaker;
+use crate::classify::Outcome;
+use crate::classify::grpc::GrpcClassifier;
+use crate::classify::http::HttpClassifier;
+
+/// How HTTP 429 Too Many Requests counts.
+///
+/// The default is the windowed rule of the design document: a 429 is the client going
+/// over its quota until many arrive in a short time, which says the service is
+/// overloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TooManyRequests {
+    /// Ignored, until `count` 429s arrive within `within`: from then on (until the
+    /// window ends) each 429 is a failure.
+    Window {
+        /// How many 429s within `within` make them failures.
+        count: u32,
+        /// The window.
+        within: Duration,
+    },
+    /// Every 429 is a failure.
+    Failure,
+    /// No 429 ever counts.
+    Ignored,
+}
+
+impl TooManyRequests {
+    /// The default: 5 within 10 seconds.
+    pub const DEFAULT: TooManyRequests =
+        TooManyRequests::Window { count: 5, within: Duration::from_secs(10) };
+}
+
+impl Default for TooManyRequests {
+    fn default() -> Self {
+        TooManyRequests::DEFAULT
+    }
+}
+
+/// The protocol a layer judges responses by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// By HTTP status (see [`classify::http`](crate::classify::http)).
+    Http,
+    /// By `grpc-status`, from the response headers or the trailers (see
+    /// [`classify::grpc`](crate::classify::grpc)).
+    Grpc,
+}
+
+/// The judging rules of one layer or middleware.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Judge {
+    pub(crate) protocol: Protocol,
+    pub(crate) http: HttpClassifier,
+    pub(crate) too_many_requests: TooManyRequests,
+    pub(crate) grpc: GrpcClassifier,
+}
+
+impl Default for Judge {
+    fn default() -> Self {
+        Judge {
+            protocol: Protocol::Http,
+            http: HttpClassifier::new(),
+            too_many_requests: TooManyRequests::DEFAULT,
+            grpc: GrpcClassifier::new(),
+        }
+    }
+}
+
+impl Judge {
+    /// The one `&'static` copy of these rules, so a response future refers to its
+    /// layer's rules with a pointer instead of carrying them. Each distinct set of
+    /// rules is kept for the life of the process (a program has a few).
+    pub(crate) fn interned(self) -> &'static Judge {
+        static JUDGES: Mutex<Vec<&'static Judge>> = Mutex::new(Vec::new());
+        let mut judges = unpoisoned(JUDGES.lock());
+        if let Some(&judge) = judges.iter().find(|j| ***j == self) {
+            return judge;
+        }
+        let judge: &'static Judge = Box::leak(Box::new(self));
+        judges.push(judge);
+        judge
+    }
+}
+
+/// gRPC status UNKNOWN.
+pub(crate) const GRPC_UNKNOWN: i32 = 2;
+
+impl Judge {
+    /// The outcome of an HTTP response for `breaker`, from the request's `origin`:
+    /// by status, with a redirect back to the request a failure (a redirect loop).
+    pub(crate) fn http_response(
+        &self,
+        breaker: &CircuitBreaker,
+        origin: &Origin,
+        status: u16,
+        headers: &http::HeaderMap,
+    ) -> Outcome {
+        if (300..400).contains(&status) {
+            if let Some(outcome) = origin.redirect_outcome(headers) {
+                return outcome;
+            }
+        }
+        self.http_status(breaker, status)
+    }
+
+    /// The outcome of an HTTP status for `breaker`.
+    pub(crate) fn http_status(&self, breaker: &CircuitBreaker, status: u16) -> Outcome {
+        if status != 429 {
+            return self.http.status(status);
+        }
+        match self.too_many_requests {
+            TooManyRequests::Failure => Outcome::Failure,
+            TooManyRequests::Ignored => Outcome::Ignored,
+            TooManyRequests::Window { count, within } => breaker.too_many_requests(count, within),
+        }
+    }
+
+    /// The outcome of a `grpc-status` header value; a value that is not a number is
+    /// UNKNOWN.
+    pub(crate) fn grpc_status(&self, value: &[u8]) -> Outcome {
+        self.grpc.code(parse_grpc_status(value).unwrap_or(GRPC_UNKNOWN))
+    }
+}
+
+/// Where a request went, as fingerprints: enough to tell whether a redirect's
+/// `Location` points back to it (a redirect loop), without keeping the URI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Origin {
+    authority: u64,
+    full: u64,
+}
+
+impl Origin {
+    /// The origin of a request to `authority` (may be empty) and `path_and_query`.
+    #[inline]
+    pub(crate) fn new(authority: &str, path_and_query: &str) -> Origin {
+        let authority = fingerprint(authority.as_bytes());
+        Origin { authority, full: mix(authority, fingerprint(path_and_query.as_bytes())) }
+    }
+
+    /// Whether a redirect to `location` goes back to this very request.
+    pub(crate) fn is_looped_by(&self, location: &[u8]) -> bool {
+        if location.starts_with(b"/") && !location.starts_with(b"//") {
+            return mix(self.authority, fingerprint(location)) == self.full;
+        }
+        let Ok(uri) = http::Uri::try_from(location) else { return false };
+        match (uri.authority(), uri.path_and_query()) {
+            (Some(authority), Some(path)) => Origin::new(authority.as_str(), path.as_str()) == *self,
+            (Some(authority), None) => Origin::new(authority.as_str(), "/") == *self,
+            _ => false,
+        }
+    }
+
+    /// Judges a 3xx response: a failure if its `Location` points back to the request.
+    pub(crate) fn redirect_outcome(&self, headers: &http::HeaderMap) -> Option<Outcome> {
+        let location = headers.get(http::header::LOCATION)?;
+        self.is_looped_by(location.as_bytes()).then_some(Outcome::Failure)
+    }
+}
+
+/// A fast hash of a few dozen bytes (FxHash's step, eight bytes at a time, the last
+/// word overlapping the one before), with the length folded in: it runs on every HTTP
+/// request.
+#[inline]
+fn fingerprint(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let mut hash = bytes.len() as u64;
+    if bytes.len() < 8 {
+        let tail = bytes.iter().fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+        return (hash.rotate_left(5) ^ tail).wrapping_mul(K);
+    }
+    let mut at = 0;
+    while at + 8 < bytes.len() {
+        hash = (hash.rotate_left(5) ^ word(at)).wrapping_mul(K);
+        at += 8;
+    }
+    (hash.rotate_left(5) ^ word(bytes.len() - 8)).wrapping_mul(K)
+}
+
+fn mix(a: u64, b: u64) -> u64 {
+    (a.rotate_left(5) ^ b).wrapping_mul(0x517c_c1b7_2722_0a95)
+}
+
+/// A `grpc-status` value.
+pub(crate) fn parse_grpc_status(value: &[u8]) -> Option<i32> {
+    std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
+/// The gRPC status a response without `grpc-status` stands for, by its HTTP status, as
+/// gRPC's "HTTP to gRPC status code mapping" says (and tonic does): a 200 without a
+/// status is UNKNOWN (a proxy may have cut the response short), never OK.
+pub(crate) fn grpc_status_of_http(status: u16) -> i32 {
+    match status {
+        400 => 13,                   // INTERNAL
+        401 => 16,                   // UNAUTHENTICATED
+        403 => 7,                    // PERMISSION_DENIED
+        404 => 12,                   // UNIMPLEMENTED
+        429 | 502 | 503 | 504 => 14, // UNAVAILABLE
+        _ => GRPC_UNKNOWN,
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_grpc_status_follows_the_http_mapping() {
+        assert_eq!(grpc_status_of_http(200), GRPC_UNKNOWN);
+        assert_eq!(grpc_status_of_http(503), 14);
+        assert_eq!(grpc_status_of_http(401), 16);
+        assert_eq!(grpc_status_of_http(404), 12);
+        assert_eq!(grpc_status_of_http(400), 13);
+        assert_eq!(grpc_status_of_http(418), GRPC_UNKNOWN);
+    }
+
+    #[test]
+    fn a_location_back_to_the_request_is_a_loop() {
+        let origin = Origin::new("api.example:8080", "/a/b?x=1");
+        assert!(origin.is_looped_by(b"/a/b?x=1"));
+        assert!(origin.is_looped_by(b"http://api.example:8080/a/b?x=1"));
+        assert!(!origin.is_looped_by(b"/a/b?x=2"));
+        assert!(!origin.is_looped_by(b"/a/c"));
+        assert!(!origin.is_looped_by(b"http://other.example:8080/a/b?x=1"));
+        assert!(!origin.is_looped_by(b"not a uri \x00"));
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(origin.redirect_outcome(&headers), None);
+        headers.insert(http::header::LOCATION, http::HeaderValue::from_static("/a/b?x=1"));
+        assert_eq!(origin.redirect_outcome(&headers), Some(Outcome::Failure));
+    }
+
+    #[test]
+    fn grpc_status_values_parse_and_garbage_is_unknown() {
+        assert_eq!(parse_grpc_status(b"14"), Some(14));
+        assert_eq!(parse_grpc_status(b" 0 "), Some(0));
+        assert_eq!(parse_grpc_status(b"x"), None);
+        let judge = Judge::default();
+        assert_eq!(judge.grpc_status(b"0"), Outcome::Success);
+        assert_eq!(judge.grpc_status(b"14"), Outcome::Failure);
+        assert_eq!(judge.grpc_status(b"3"), Outcome::Ignored);
+        assert_eq!(judge.grpc_status(b"oops"), Outcome::Failure);
+    }
+}

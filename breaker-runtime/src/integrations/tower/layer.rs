@@ -1,0 +1,300 @@
+//! [`CircuitBreakerLayer`]: how a stack gets its breakers.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use crate::breaker::{Admission, CircuitBreaker};
+use crate::classify::Outcome;
+use crate::classify::grpc::GrpcClassifier;
+use crate::classify::http::HttpClassifier;
+use crate::integrations::judge::{Judge, Protocol, TooManyRequests};
+use crate::registry::registry;
+
+use super::identify::{Identify, RequestHead};
+use super::service::CircuitBreakerService;
+
+/// What a layer does with a call its breaker refuses (the circuit is open, the probe
+/// limit is reached, the bulkhead is full).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WhenOpen {
+    /// The call's future fails at once with [`ServiceError::Breaker`](super::ServiceError::Breaker)
+    /// (for gRPC: a trailers-only response with `grpc-status` 14 UNAVAILABLE). The
+    /// default. `poll_ready` stays ready: a balancer that saw an error there would drop
+    /// the endpoint for good.
+    Reject,
+    /// HTTP: the call's future answers a synthesized `503 Service Unavailable` with a
+    /// `Retry-After` header (seconds until the next probe, when known) instead of an
+    /// error. For gRPC it is the same as `Reject`.
+    Respond,
+    /// With a fixed service ([`Identify::service`]): `poll_ready` stays `Pending` while
+    /// the circuit is open, and wakes the task when a probe is let through; for
+    /// endpoints under `tower::balance`, which then routes around this one. A call made
+    /// anyway is rejected as with `Reject`.
+    Wait,
+}
+
+/// What to do with a request whose service cannot be told (no host, no header...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unknown {
+    /// Fail the call with [`Error::UnknownService`](crate::Error::UnknownService). The default.
+    Reject,
+    /// Send it through this service's breaker.
+    Service(String),
+    /// Send it unprotected.
+    Bypass,
+}
+
+/// A user's judgement of a response, before the layer's own.
+pub(crate) type ResponseClassifier =
+    Arc<dyn Fn(http::StatusCode, &http::HeaderMap) -> Option<Outcome> + Send + Sync>;
+
+/// A user's judgement of an inner service's error.
+pub(crate) type ErrorClassifier = Arc<dyn Fn(&dyn Any) -> Outcome + Send + Sync>;
+
+/// The layer's settings, shared by its services.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) identify: Identify,
+    /// The breaker of a fixed service (`Identify::service`, `Unknown::Service`).
+    pub(crate) fixed: Option<&'static CircuitBreaker>,
+    pub(crate) unknown: Unknown,
+    pub(crate) unknown_breaker: Option<&'static CircuitBreaker>,
+    pub(crate) judge: &'static Judge,
+    pub(crate) when_open: WhenOpen,
+    pub(crate) observe_only: bool,
+    pub(crate) classify: Option<ResponseClassifier>,
+    pub(crate) classify_error: Option<ErrorClassifier>,
+}
+
+/// A tower [`Layer`] that puts every request through its service's breaker.
+///
+/// For any `Service<http::Request<B>, Response = http::Response<R>>` whose error is
+/// an `std::error::Error`: hyper-util's client, a tonic `Channel`, an axum router, a
+/// `tower::service_fn`. The breakers are the registry's: a service declared by
+/// `#[circuit_breaker]` or registered from code is shared with those; any other is
+/// created on demand ([`Registry::on_demand`](crate::registry::Registry::on_demand)),
+/// so configuration files and runtime control reach it by name.
+///
+/// ```
+/// use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
+/// use tower_layer::Layer;
+///
+/// // Per host, for an HTTP client:
+/// let per_host = CircuitBreakerLayer::new();
+/// // One named service, for a gRPC channel:
+/// let grpc = CircuitBreakerLayer::grpc().identify(Identify::service("inventory-doc"));
+/// # let _ = (per_host, grpc);
+/// ```
+///
+/// A response is judged when its head arrives (HTTP: by status, see
+/// [`classify::http`](crate::classify::http); 429 by [`TooManyRequests`]), or for gRPC
+/// when its status arrives: in the headers (a trailers-only response) or in the
+/// trailers, which the response body reports as it is read. A body dropped before its
+/// end records nothing and gives back a probe place. A response judged a failure is
+/// still handed to the caller. An error of the inner service (connection refused or
+/// reset, DNS, the client's timeout) is a failure.
+///
+/// The breaker's `timeout` runs from the call until the response head (gRPC: also
+/// until then, not for the whole stream); when it passes, the inner future is dropped
+/// and the call fails with [`Error::Timeout`](crate::Error::Timeout). A client's own
+/// timeout shorter than it fires first, and counts as a failure too. Its bulkhead
+/// (`max_concurrent`) applies without a queue: a full bulkhead refuses the call at
+/// once; put `tower::buffer` or `tower::limit` in front to queue.
+#[derive(Clone)]
+pub struct CircuitBreakerLayer {
+    shared: Arc<Shared>,
+}
+
+impl Default for CircuitBreakerLayer {
+    fn default() -> Self {
+        CircuitBreakerLayer::new()
+    }
+}
+
+impl CircuitBreakerLayer {
+    /// An HTTP layer: a breaker per host ([`Identify::host`]), responses judged by
+    /// status.
+    pub fn new() -> CircuitBreakerLayer {
+        CircuitBreakerLayer {
+            shared: Arc::new(Shared {
+                identify: Identify::host(),
+                fixed: None,
+                unknown: Unknown::Reject,
+                unknown_breaker: None,
+                judge: Judge::default().interned(),
+                when_open: WhenOpen::Reject,
+                observe_only: false,
+                classify: None,
+                classify_error: None,
+            }),
+        }
+    }
+
+    /// A gRPC layer: a breaker per gRPC service ([`Identify::grpc_service`]),
+    /// responses judged by `grpc-status`.
+    pub fn grpc() -> CircuitBreakerLayer {
+        CircuitBreakerLayer::new().identify(Identify::grpc_service()).protocol(Protocol::Grpc)
+    }
+
+    fn shared(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.shared)
+    }
+
+    fn judge(&mut self, change: impl FnOnce(&mut Judge)) {
+        let mut judge = *self.shared.judge;
+        change(&mut judge);
+        self.shared().judge = judge.interned();
+    }
+
+    /// How the service of a request is found.
+    ///
+    /// # Panics
+    ///
+    /// If a fixed service name ([`Identify::service`]) is not a valid service name.
+    pub fn identify(mut self, identify: Identify) -> CircuitBreakerLayer {
+        let fixed = identify.fixed().map(named);
+        let shared = self.shared();
+        shared.identify = identify;
+        shared.fixed = fixed;
+        self
+    }
+
+    /// How responses are judged: [`Protocol::Http`] or [`Protocol::Grpc`].
+    pub fn protocol(mut self, protocol: Protocol) -> CircuitBreakerLayer {
+        self.judge(|j| j.protocol = protocol);
+        self
+    }
+
+    /// How HTTP 429 counts (default: [`TooManyRequests::DEFAULT`], the windowed rule).
+    pub fn too_many_requests(mut self, rule: TooManyRequests) -> CircuitBreakerLayer {
+        self.judge(|j| j.too_many_requests = rule);
+        self
+    }
+
+    /// The HTTP status table (its 429 setting is replaced by
+    /// [`too_many_requests`](Self::too_many_requests)).
+    pub fn http_classifier(mut self, classifier: HttpClassifier) -> CircuitBreakerLayer {
+        self.judge(|j| j.http = classifier);
+        self
+    }
+
+    /// The gRPC status table, with a service's overrides.
+    pub fn grpc_classifier(mut self, classifier: GrpcClassifier) -> CircuitBreakerLayer {
+        self.judge(|j| j.grpc = classifier);
+        self
+    }
+
+    /// Judges responses first by `classify`, from their status and headers:
+    /// `Some(outcome)` decides, `None` leaves the response to the layer's rules.
+    pub fn classify<F>(mut self, classify: F) -> CircuitBreakerLayer
+    where
+        F: Fn(http::StatusCode, &http::HeaderMap) -> Option<Outcome> + Send + Sync + 'static,
+    {
+        self.shared().classify = Some(Arc::new(classify));
+        self
+    }
+
+    /// Judges errors of the inner service by `classify` instead of counting each as a
+    /// failure. It sees the inner service's error type, to downcast to
+    /// (`error.downcast_ref::<hyper_util::client::legacy::Error>()`, say).
+    pub fn classify_error<F>(mut self, classify: F) -> CircuitBreakerLayer
+    where
+        F: Fn(&dyn Any) -> Outcome + Send + Sync + 'static,
+    {
+        self.shared().classify_error = Some(Arc::new(classify));
+        self
+    }
+
+    /// What a refused call gets (default [`WhenOpen::Reject`]).
+    pub fn when_open(mut self, when_open: WhenOpen) -> CircuitBreakerLayer {
+        self.shared().when_open = when_open;
+        self
+    }
+
+    /// What a request whose service cannot be told gets (default [`Unknown::Reject`]).
+    ///
+    /// # Panics
+    ///
+    /// If [`Unknown::Service`] names an invalid service name.
+    pub fn unknown_service(mut self, unknown: Unknown) -> CircuitBreakerLayer {
+        let breaker = match &unknown {
+            Unknown::Service(name) => Some(named(name)),
+            _ => None,
+        };
+        let shared = self.shared();
+        shared.unknown = unknown;
+        shared.unknown_breaker = breaker;
+        self
+    }
+
+    /// Observes without ever refusing a call: each call's outcome and latency are
+    /// counted in its breaker's window and metrics, as in metrics-only mode, but never
+    /// judged (they do not open the circuit), and the circuit's state, even forced
+    /// open, refuses nothing. No timeout and no bulkhead apply. For a server-side
+    /// stack, which reports how its own service answers.
+    pub fn observe_only(mut self) -> CircuitBreakerLayer {
+        self.shared().observe_only = true;
+        self
+    }
+
+    /// Admits a request through its service's breaker: `Ok(None)` if it goes
+    /// unprotected.
+    #[inline]
+    pub(crate) fn admit(shared: &Shared, head: &RequestHead<'_>) -> Result<Option<Admission>, crate::Error> {
+        if let Some(fixed) = &shared.fixed {
+            return admit(fixed, shared.observe_only).map(Some);
+        }
+        let breaker = match shared.identify.service_of(head) {
+            Some(service) => registry().on_demand(&service)?,
+            None => match (&shared.unknown, &shared.unknown_breaker) {
+                (Unknown::Service(_), Some(breaker)) => return admit(breaker, shared.observe_only).map(Some),
+                (Unknown::Bypass, _) | (Unknown::Service(_), None) => return Ok(None),
+                (Unknown::Reject, _) => {
+                    return Err(crate::Error::UnknownService {
+                        service: format!("(none found for {} {})", head.method, head.uri).into(),
+                        suggestion: None,
+                    });
+                }
+            },
+        };
+        if shared.observe_only { Ok(Some(breaker.observe_owned())) } else { breaker.admit_into().map(Some) }
+    }
+}
+
+#[inline]
+fn admit(breaker: &'static CircuitBreaker, observe_only: bool) -> Result<Admission, crate::Error> {
+    if observe_only { Ok(breaker.observe_owned()) } else { breaker.admit_static() }
+}
+
+/// The registry's breaker of a fixed service, created if none is declared.
+fn named(service: &str) -> &'static CircuitBreaker {
+    match registry().named_static(service) {
+        Ok(breaker) => breaker,
+        Err(error) => panic!("a layer's service: {error}"),
+    }
+}
+
+impl<S> Layer<S> for CircuitBreakerLayer {
+    type Service = CircuitBreakerService<S>;
+
+    fn layer(&self, inner: S) -> CircuitBreakerService<S> {
+        CircuitBreakerService::new(inner, self.shared.clone())
+    }
+}
+
+impl fmt::Debug for CircuitBreakerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CircuitBreakerLayer")
+            .field("identify", &self.shared.identify)
+            .field("protocol", &self.shared.judge.protocol)
+            .field("when_open", &self.shared.when_open)
+            .field("unknown", &self.shared.unknown)
+            .field("observe_only", &self.shared.observe_only)
+            .finish()
+    }
+}

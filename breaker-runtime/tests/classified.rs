@@ -1,0 +1,111 @@
+//! `#[circuit_breaker]` without `classify =` on functions whose types judge
+//! themselves: an HTTP response by its status (a 503 is a failure though it is `Ok`),
+//! a `reqwest::Error` for a status by that status. Other types keep the default: `Ok`
+//! a success, every `Err` a failure.
+
+mod scripted;
+
+use breaker_runtime::{Error, State, circuit_breaker, registry};
+use scripted::server;
+
+#[circuit_breaker(service = "classified-status", threshold = 2)]
+async fn status(code: u16) -> Result<http::StatusCode, Error> {
+    Ok(http::StatusCode::from_u16(code).unwrap())
+}
+
+#[circuit_breaker(service = "classified-response", threshold = 2)]
+async fn response(code: u16) -> Result<http::Response<()>, Error> {
+    let mut response = http::Response::new(());
+    *response.status_mut() = http::StatusCode::from_u16(code).unwrap();
+    Ok(response)
+}
+
+#[derive(Debug)]
+enum Plain {
+    Down,
+    Breaker(Error),
+}
+
+impl From<Error> for Plain {
+    fn from(e: Error) -> Self {
+        Plain::Breaker(e)
+    }
+}
+
+#[circuit_breaker(service = "classified-plain", threshold = 2)]
+async fn plain(fail: bool) -> Result<u16, Plain> {
+    if fail { Err(Plain::Down) } else { Ok(503) }
+}
+
+#[circuit_breaker(service = "classified-reqwest", threshold = 2)]
+async fn fetch(url: String) -> Result<reqwest::Response, Error> {
+    // A transport error would be a failure too; this test's server always answers.
+    reqwest::get(url)
+        .await
+        .map_err(|_| Error::UnknownService { service: "unreachable".into(), suggestion: None })
+}
+
+/// `reqwest::Result` cannot carry the breaker's rejection (`reqwest::Error` has no
+/// public constructor); `reqwest_middleware::Result` can.
+#[circuit_breaker(service = "classified-reqwest-error", threshold = 2)]
+async fn fetch_checked(url: String) -> reqwest_middleware::Result<reqwest::Response> {
+    Ok(reqwest::get(url).await?.error_for_status()?)
+}
+
+fn state(service: &str) -> State {
+    registry().get(service).unwrap().state()
+}
+
+#[tokio::test]
+async fn a_status_code_and_a_response_judge_themselves() {
+    for code in [200, 404, 400, 302] {
+        assert!(status(code).await.is_ok());
+        assert!(response(code).await.is_ok());
+    }
+    assert_eq!(state("classified-status"), State::Closed);
+    let s = registry().get("classified-status").unwrap().snapshot();
+    assert_eq!((s.window.successes, s.window.ignored, s.window.failures), (1, 3, 0));
+    for _ in 0..2 {
+        assert!(status(503).await.is_ok(), "the 503 is still handed back");
+        assert!(response(500).await.is_ok());
+    }
+    assert_eq!(state("classified-status"), State::Open);
+    assert_eq!(state("classified-response"), State::Open);
+}
+
+#[tokio::test]
+async fn other_types_keep_the_default() {
+    for _ in 0..5 {
+        plain(false).await.unwrap();
+    }
+    assert_eq!(state("classified-plain"), State::Closed, "an Ok(503) of a plain u16 is a success");
+    let _ = plain(true).await;
+    let _ = plain(true).await;
+    assert_eq!(state("classified-plain"), State::Open);
+    assert!(matches!(plain(false).await, Err(Plain::Breaker(Error::CircuitOpen { .. }))));
+}
+
+#[tokio::test]
+async fn reqwest_responses_and_errors_judge_themselves() {
+    let server = server().await;
+    let url = |code: u16| format!("http://{}/status/{code}", server.addr);
+    for _ in 0..3 {
+        assert_eq!(fetch(url(404)).await.unwrap().status(), 404);
+        let error = fetch_checked(url(404)).await.unwrap_err();
+        assert_eq!(error.status(), Some(reqwest::StatusCode::NOT_FOUND));
+    }
+    assert_eq!(state("classified-reqwest"), State::Closed);
+    assert_eq!(state("classified-reqwest-error"), State::Closed, "a 404 error is the client's");
+    for _ in 0..2 {
+        assert_eq!(fetch(url(502)).await.unwrap().status(), 502);
+        assert!(fetch_checked(url(503)).await.is_err());
+    }
+    assert_eq!(state("classified-reqwest"), State::Open);
+    assert_eq!(state("classified-reqwest-error"), State::Open);
+    // The refusal reaches the caller in reqwest-middleware's error.
+    let refused = fetch_checked(url(200)).await.unwrap_err();
+    assert!(matches!(
+        breaker_runtime::integrations::reqwest::breaker_error(&refused),
+        Some(Error::CircuitOpen { .. })
+    ));
+}

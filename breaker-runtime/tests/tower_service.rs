@@ -1,0 +1,158 @@
+//! The tower layer's service contract, around `tower::service_fn`s: readiness never
+//! reports an open circuit as an error, a forced-open breaker cuts callers off even
+//! while the inner service is not ready, and `WhenOpen::Wait` keeps `poll_ready`
+//! pending until the probe time.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify, ServiceError, WhenOpen};
+use breaker_runtime::{ConfigLayer, Error, ManualClock, State, registry};
+use tower::{Layer, Service, ServiceExt};
+
+fn ok_service()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible, Future: Send> + Clone {
+    tower::service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) })
+}
+
+fn failing_service()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone {
+    tower::service_fn(|_: http::Request<()>| async {
+        let mut response = http::Response::new(());
+        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        Ok::<_, Infallible>(response)
+    })
+}
+
+fn configure(service: &str) -> Arc<ManualClock> {
+    registry().named(service).unwrap();
+    let config = ConfigLayer {
+        threshold: Some(1),
+        recovery_timeout: Some(Duration::from_secs(10)),
+        ..Default::default()
+    };
+    registry().set_override(service, config).unwrap();
+    let clock = Arc::new(ManualClock::new());
+    registry().use_clock(service, clock.clone()).unwrap();
+    clock
+}
+
+fn request() -> http::Request<()> {
+    http::Request::get("http://example.test/").body(()).unwrap()
+}
+
+#[tokio::test]
+async fn an_open_circuit_is_ready_and_rejects_in_call() {
+    let _clock = configure("svc-ready");
+    let mut service =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-ready")).layer(failing_service());
+    service.ready().await.unwrap().call(request()).await.unwrap();
+    assert_eq!(registry().get("svc-ready").unwrap().state(), State::Open);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(
+        matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))),
+        "never Ready(Err) for an open circuit"
+    );
+    let answer = service.call(request()).await;
+    assert!(matches!(answer, Err(ServiceError::Breaker(Error::CircuitOpen { .. }))));
+}
+
+/// An inner service that is never ready.
+#[derive(Clone)]
+struct Stuck;
+
+impl Service<http::Request<()>> for Stuck {
+    type Response = http::Response<()>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<http::Response<()>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Pending
+    }
+
+    fn call(&mut self, _: http::Request<()>) -> Self::Future {
+        panic!("called without being ready")
+    }
+}
+
+#[tokio::test]
+async fn a_forced_open_breaker_cuts_off_callers_of_a_stuck_service() {
+    let _clock = configure("svc-stuck");
+    let mut service = CircuitBreakerLayer::new().identify(Identify::service("svc-stuck")).layer(Stuck);
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(service.poll_ready(&mut cx).is_pending(), "closed: the inner service's readiness");
+    registry().force_open("svc-stuck", "test").unwrap();
+    assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+    let answer = tokio::time::timeout(Duration::from_secs(1), service.call(request())).await.unwrap();
+    assert!(matches!(answer, Err(ServiceError::Breaker(Error::CircuitOpen { retry_after: None, .. }))));
+    registry().reset("svc-stuck", "test").unwrap();
+}
+
+#[tokio::test]
+async fn a_call_admitted_after_an_open_poll_ready_waits_for_the_inner_service() {
+    let clock = configure("svc-late");
+    let mut service =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-late")).layer(failing_service());
+    service.ready().await.unwrap().call(request()).await.unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    // Open: ready without asking the inner service.
+    assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+    // The probe time comes before the call: the call is admitted, and its future
+    // asks the inner service to be ready first.
+    clock.advance(Duration::from_secs(10));
+    let answer = service.call(request()).await.unwrap();
+    assert_eq!(answer.status(), 500);
+    assert_eq!(registry().get("svc-late").unwrap().state(), State::Open, "the failed probe reopened it");
+}
+
+#[tokio::test]
+async fn wait_mode_stays_pending_until_the_probe_time() {
+    let clock = configure("svc-wait");
+    let layer = CircuitBreakerLayer::new().identify(Identify::service("svc-wait")).when_open(WhenOpen::Wait);
+    let mut service = layer.layer(failing_service());
+    service.ready().await.unwrap().call(request()).await.unwrap();
+    assert_eq!(registry().get("svc-wait").unwrap().state(), State::Open);
+    let ready = tokio::spawn(async move {
+        service.ready().await.unwrap();
+        service
+    });
+    tokio::task::yield_now().await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!ready.is_finished(), "pending while open");
+    clock.advance(Duration::from_secs(10));
+    let mut service = tokio::time::timeout(Duration::from_secs(5), ready).await.unwrap().unwrap();
+    let answer = service.call(request()).await.unwrap();
+    assert_eq!(answer.status(), 500, "the probe went through");
+}
+
+#[tokio::test]
+async fn observe_only_records_but_never_rejects() {
+    let _clock = configure("svc-observe");
+    let mut service = CircuitBreakerLayer::new()
+        .identify(Identify::service("svc-observe"))
+        .observe_only()
+        .layer(ok_service());
+    registry().force_open("svc-observe", "test").unwrap();
+    for _ in 0..3 {
+        let answer = service.ready().await.unwrap().call(request()).await;
+        assert!(answer.is_ok(), "never rejected");
+    }
+    let snapshot = registry().get("svc-observe").unwrap().snapshot();
+    assert_eq!(snapshot.rejections.total(), 0);
+    assert_eq!(snapshot.window.successes, 3, "counted while forced open");
+    registry().reset("svc-observe", "test").unwrap();
+    // Failures are counted, never judged: the circuit stays closed (threshold 1).
+    let mut failing = CircuitBreakerLayer::new()
+        .identify(Identify::service("svc-observe"))
+        .observe_only()
+        .layer(failing_service());
+    for _ in 0..3 {
+        failing.ready().await.unwrap().call(request()).await.unwrap();
+    }
+    let snapshot = registry().get("svc-observe").unwrap().snapshot();
+    assert_eq!((snapshot.window.failures, snapshot.state), (3, State::Closed));
+}
