@@ -59,7 +59,7 @@ impl<S, B, R> ResponseFuture<S, B>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
 {
-    #[inline]
+    #[inline(always)]
     fn with(
         stage: Stage<S, B, S::Future>,
         admission: Option<Admission>,
@@ -71,7 +71,7 @@ where
         ResponseFuture { state: stage, admission, timer, judge: shared.judge, origin, custom }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn calling(
         future: S::Future,
         admission: Option<Admission>,
@@ -108,7 +108,7 @@ where
 {
     type Output = Result<http::Response<ResponseBody<R>>, ServiceError<S::Error>>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
@@ -218,7 +218,7 @@ fn timed_out<R, E>(
 }
 
 /// Judges a response (or leaves it to its body, for a gRPC status in the trailers).
-#[inline]
+#[inline(always)]
 fn judge_response<R>(
     judge: &'static Judge,
     origin: &Origin,

@@ -244,7 +244,7 @@ impl CircuitBreakerLayer {
 
     /// Admits a request through its service's breaker: `Ok(None)` if it goes
     /// unprotected.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn admit(shared: &Shared, head: &RequestHead<'_>) -> Result<Option<Admission>, crate::Error> {
         if let Some(fixed) = &shared.fixed {
             return admit(fixed, shared.observe_only).map(Some);
@@ -266,7 +266,7 @@ impl CircuitBreakerLayer {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn admit(breaker: &'static CircuitBreaker, observe_only: bool) -> Result<Admission, crate::Error> {
     if observe_only { Ok(breaker.observe_owned()) } else { breaker.admit_static() }
 }

@@ -74,7 +74,7 @@ where
     type Error = ServiceError<S::Error>;
     type Future = ResponseFuture<S, B>;
 
-    #[inline]
+    #[inline(always)]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         // With one breaker for every request, its state is known before the request:
         // an open circuit is answered in `call` without waiting for the inner service
@@ -112,7 +112,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         match CircuitBreakerLayer::admit(&self.shared, &RequestHead::of(&request)) {
             Ok(admission) => forward(self, admission, request),
@@ -124,7 +124,7 @@ where
 /// Hands the request to the inner service: at once if it is ready, else in the
 /// future, which waits for it to be ready (the breaker's state was known open when
 /// asked, so the inner service was not asked; the circuit let it through since).
-#[inline]
+#[inline(always)]
 fn forward<S, B, R>(
     service: &mut CircuitBreakerService<S>,
     admission: Option<Admission>,
