@@ -68,6 +68,13 @@ pub(crate) const SETTINGS: &[Setting] = &[
     Setting { name: "slow_call_rate", variant: "SlowCallRate", kind: Kind::Rate, off: false },
     Setting { name: "fallback_depth", variant: "FallbackDepth", kind: count(1, MAX_DEPTH), off: false },
     Setting { name: "fallback_timeout", variant: "FallbackTimeout", kind: Kind::Duration, off: true },
+    Setting { name: "too_many_requests", variant: "TooManyRequests", kind: count(1, MAX), off: true },
+    Setting {
+        name: "too_many_requests_window",
+        variant: "TooManyRequestsWindow",
+        kind: Kind::Duration,
+        off: false,
+    },
 ];
 
 /// The keys that name code, not values: the attribute's alone.

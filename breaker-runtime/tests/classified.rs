@@ -52,6 +52,26 @@ async fn fetch_checked(url: String) -> reqwest_middleware::Result<reqwest::Respo
     Ok(reqwest::get(url).await?.error_for_status()?)
 }
 
+/// The HTTP integrations' 429 keys, in the attribute.
+#[circuit_breaker(service = "classified-429-keys", too_many_requests = 2, too_many_requests_window = "30s")]
+async fn throttled() -> Result<http::StatusCode, Error> {
+    Ok(http::StatusCode::TOO_MANY_REQUESTS)
+}
+
+#[circuit_breaker(service = "classified-429-off", too_many_requests = "off")]
+async fn never_throttled() -> Result<http::StatusCode, Error> {
+    Ok(http::StatusCode::OK)
+}
+
+#[test]
+fn the_attribute_takes_the_429_keys() {
+    let config = registry().config_of("classified-429-keys").unwrap().config;
+    assert_eq!(config.too_many_requests, Some(2));
+    assert_eq!(config.too_many_requests_window, std::time::Duration::from_secs(30));
+    assert_eq!(registry().config_of("classified-429-off").unwrap().config.too_many_requests, None);
+    let _ = (throttled(), never_throttled());
+}
+
 fn state(service: &str) -> State {
     registry().get(service).unwrap().state()
 }

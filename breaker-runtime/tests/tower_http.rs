@@ -366,3 +366,41 @@ async fn a_redirect_back_to_the_request_is_a_failure_and_others_are_ignored() {
     let s = snapshot("http-redirect");
     assert_eq!((s.window.failures, s.window.ignored), (1, 1));
 }
+
+#[tokio::test]
+async fn the_429_rule_comes_from_the_services_configuration() {
+    let server = server().await;
+    let url = format!("http://{}/status/429", server.addr);
+    // Two within 30 s, set as any key is (here an override; the file and the attribute
+    // have the same keys).
+    let config = ConfigLayer {
+        too_many_requests: Some(2),
+        too_many_requests_window: Some(Duration::from_secs(30)),
+        ..threshold(100)
+    };
+    let (layer, clock) = fixed("http-429-configured", config);
+    let mut client = client(layer, &[]);
+    let config = registry().get("http-429-configured").unwrap().config();
+    assert_eq!(
+        (config.too_many_requests, config.too_many_requests_window),
+        (Some(2), Duration::from_secs(30))
+    );
+    send(&mut client, get_req(&url)).await.unwrap();
+    assert_eq!(snapshot("http-429-configured").window.failures, 0);
+    clock.advance(Duration::from_secs(20));
+    send(&mut client, get_req(&url)).await.unwrap();
+    let w = snapshot("http-429-configured").window;
+    assert_eq!(w.failures, 1, "the second within 30 s: {w:?}");
+    // Off in a configuration file (under the overrides, which are cleared): no 429
+    // counts.
+    registry().clear_override("http-429-configured").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("breaker.toml");
+    let text = "unknown_services = \"ignore\"\n[services.http-429-configured]\ntoo_many_requests = \"off\"\n";
+    std::fs::write(&path, text).unwrap();
+    registry().load_config(&path).unwrap();
+    for _ in 0..5 {
+        send(&mut client, get_req(&url)).await.unwrap();
+    }
+    assert_eq!(snapshot("http-429-configured").window.failures, 1);
+}

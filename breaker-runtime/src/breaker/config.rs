@@ -36,6 +36,10 @@ pub mod defaults {
     pub const SLOW_CALL_RATE: f64 = 1.0;
     /// Fallbacks that may run nested inside each other.
     pub const FALLBACK_DEPTH: u32 = 3;
+    /// HTTP 429 answers within [`TOO_MANY_REQUESTS_WINDOW`] that make them failures.
+    pub const TOO_MANY_REQUESTS: u32 = 5;
+    /// The window of [`TOO_MANY_REQUESTS`].
+    pub const TOO_MANY_REQUESTS_WINDOW: Duration = Duration::from_secs(10);
 
     /// Most buckets a window may have.
     pub const MAX_BUCKETS: u32 = 3600;
@@ -101,6 +105,12 @@ pub struct Config {
     pub fallback_depth: u32,
     /// Time the whole fallback chain may take; `None`: no limit.
     pub fallback_timeout: Option<Duration>,
+    /// For the HTTP integrations: HTTP 429 answers are ignored (the client's quota)
+    /// until this many arrive within `too_many_requests_window`, then failures (the
+    /// service is overloaded); 1: every 429 is a failure; `None`: none is.
+    pub too_many_requests: Option<u32>,
+    /// The window of `too_many_requests`.
+    pub too_many_requests_window: Duration,
 }
 
 impl Default for Config {
@@ -122,6 +132,8 @@ impl Default for Config {
             slow_call_rate: defaults::SLOW_CALL_RATE,
             fallback_depth: defaults::FALLBACK_DEPTH,
             fallback_timeout: None,
+            too_many_requests: Some(defaults::TOO_MANY_REQUESTS),
+            too_many_requests_window: defaults::TOO_MANY_REQUESTS_WINDOW,
         }
     }
 }
@@ -384,6 +396,25 @@ impl ConfigBuilder {
     /// Time the whole fallback chain may take.
     pub fn fallback_timeout(mut self, d: Duration) -> Self {
         self.config.fallback_timeout = Some(d);
+        self
+    }
+
+    /// HTTP 429 answers become failures once `n` arrive within the window (1: every
+    /// one is); see [`too_many_requests_window`](Self::too_many_requests_window).
+    pub fn too_many_requests(mut self, n: u32) -> Self {
+        self.config.too_many_requests = Some(n);
+        self
+    }
+
+    /// No HTTP 429 answer is a failure.
+    pub fn no_too_many_requests(mut self) -> Self {
+        self.config.too_many_requests = None;
+        self
+    }
+
+    /// The window of [`too_many_requests`](Self::too_many_requests).
+    pub fn too_many_requests_window(mut self, d: Duration) -> Self {
+        self.config.too_many_requests_window = d;
         self
     }
 

@@ -226,7 +226,15 @@ mod tests {
         let off: Vec<&str> = Key::ALL.iter().filter(|k| k.has_off()).map(|k| k.name()).collect();
         assert_eq!(
             off,
-            ["threshold", "failure_rate", "timeout", "max_concurrent", "slow_call", "fallback_timeout"]
+            [
+                "threshold",
+                "failure_rate",
+                "timeout",
+                "max_concurrent",
+                "slow_call",
+                "fallback_timeout",
+                "too_many_requests"
+            ]
         );
     }
 

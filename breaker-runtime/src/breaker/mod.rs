@@ -13,6 +13,7 @@ mod key;
 mod lanes;
 mod machine;
 mod name;
+#[cfg(feature = "tower")]
 mod owned;
 mod permit;
 mod settings;
@@ -31,6 +32,7 @@ pub use permit::Permit;
 pub use state::State;
 
 pub use call::Call;
+#[cfg(feature = "tower")]
 pub(crate) use owned::Admission;
 
 /// `service`, checked against the rules of [`CircuitBreaker::new`], and interned.
@@ -127,6 +129,7 @@ pub(crate) struct Inner {
     /// Serialises transitions and reconfiguration.
     transition: Mutex<()>,
     /// The HTTP 429 window of the integrations (see `owned::Throttle`).
+    #[cfg(feature = "tower")]
     throttle: Mutex<owned::Throttle>,
     pub(crate) window: Window,
     pub(crate) bulkhead: Bulkhead,
@@ -184,6 +187,7 @@ impl CircuitBreaker {
             rate_armed: AtomicBool::new(false),
             timer_deadline: AtomicU64::new(0),
             transition: Mutex::new(()),
+            #[cfg(feature = "tower")]
             throttle: Mutex::new((clock::Instant::ZERO, 0)),
             events: EventSink::new(),
             stats: Stats::default(),

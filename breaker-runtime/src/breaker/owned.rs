@@ -138,6 +138,12 @@ impl CircuitBreaker {
         self.inner.clock.sleep_owned(limit)
     }
 
+    /// The configured 429 rule: how many within which window; `None` when off.
+    pub(crate) fn too_many_requests_rule(&self) -> Option<(u32, Duration)> {
+        let config = lock(&self.inner.config);
+        config.too_many_requests.map(|count| (count, config.too_many_requests_window))
+    }
+
     /// Judges one HTTP 429 answer by the windowed rule: a failure once `count` of them
     /// arrived within `within` (the window starts at the first 429 after the last one
     /// ended), ignored before that.

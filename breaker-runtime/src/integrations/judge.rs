@@ -19,6 +19,10 @@ use crate::classify::http::HttpClassifier;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TooManyRequests {
+    /// By the breaker's configuration: its `too_many_requests` (how many 429s, or
+    /// "off") and `too_many_requests_window` keys, from the attribute, the file or the
+    /// overrides; 5 within 10 seconds by default. The default.
+    Configured,
     /// Ignored, until `count` 429s arrive within `within`: from then on (until the
     /// window ends) each 429 is a failure.
     Window {
@@ -34,9 +38,8 @@ pub enum TooManyRequests {
 }
 
 impl TooManyRequests {
-    /// The default: 5 within 10 seconds.
-    pub const DEFAULT: TooManyRequests =
-        TooManyRequests::Window { count: 5, within: Duration::from_secs(10) };
+    /// The default: [`Configured`](TooManyRequests::Configured).
+    pub const DEFAULT: TooManyRequests = TooManyRequests::Configured;
 }
 
 impl Default for TooManyRequests {
@@ -119,6 +122,10 @@ impl Judge {
             return self.http.status(status);
         }
         match self.too_many_requests {
+            TooManyRequests::Configured => match breaker.too_many_requests_rule() {
+                Some((count, within)) => breaker.too_many_requests(count, within),
+                None => Outcome::Ignored,
+            },
             TooManyRequests::Failure => Outcome::Failure,
             TooManyRequests::Ignored => Outcome::Ignored,
             TooManyRequests::Window { count, within } => breaker.too_many_requests(count, within),

@@ -61,6 +61,7 @@ struct Waiter {
 #[must_use = "a place is given back when dropped"]
 pub(crate) struct Seat<'a>(&'a Bulkhead);
 
+#[cfg(feature = "tower")]
 impl Seat<'_> {
     /// Keeps the place without a guard: its holder gives it back with
     /// [`Bulkhead::give_back`].
@@ -115,6 +116,7 @@ impl Bulkhead {
     }
 
     /// Gives back a place kept with [`Seat::keep`].
+    #[cfg(feature = "tower")]
     pub(crate) fn give_back(&self) {
         self.release();
     }

@@ -44,13 +44,17 @@ pub struct ConfigLayer {
     pub fallback_depth: Option<u32>,
     /// See [`Config::fallback_timeout`].
     pub fallback_timeout: Option<Duration>,
+    /// See [`Config::too_many_requests`].
+    pub too_many_requests: Option<u32>,
+    /// See [`Config::too_many_requests_window`].
+    pub too_many_requests_window: Option<Duration>,
     /// Settings this layer turns off (`timeout = "off"` in a file), which also
     /// overrides a value the same layer sets.
     pub off: Off,
 }
 
 /// A set of settings a layer turns off: those that have an "off" (`threshold`,
-/// `failure_rate`, `timeout`, `max_concurrent`, `slow_call`, `fallback_timeout`).
+/// `failure_rate`, `timeout`, `max_concurrent`, `slow_call`, `fallback_timeout`, `too_many_requests`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Off(u32);
 
@@ -165,6 +169,8 @@ impl ConfigLayer {
         slow_call_rate: None,
         fallback_depth: None,
         fallback_timeout: None,
+        too_many_requests: None,
+        too_many_requests_window: None,
         off: Off::NONE,
     };
 

@@ -305,6 +305,7 @@ impl Registry {
     /// [`named`](Self::named), as a reference for the life of the program (a named
     /// service is never evicted): what a layer with a fixed service holds, so that a
     /// call through it counts no references. One per service name, kept forever.
+    #[cfg(feature = "tower")]
     pub(crate) fn named_static(&self, service: &str) -> Result<&'static CircuitBreaker, Error> {
         static HELD: Mutex<BTreeMap<&'static str, &'static CircuitBreaker>> = Mutex::new(BTreeMap::new());
         let breaker = self.named(service)?;

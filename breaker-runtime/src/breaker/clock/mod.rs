@@ -20,7 +20,9 @@ mod source;
 mod ticker;
 
 pub use manual::{ManualClock, ManualSleep};
-pub(crate) use sleep::{OwnedSleep, Sleep};
+#[cfg(feature = "tower")]
+pub(crate) use sleep::OwnedSleep;
+pub(crate) use sleep::Sleep;
 pub(crate) use source::ClockRef;
 
 use std::fmt;

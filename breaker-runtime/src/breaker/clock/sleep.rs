@@ -40,6 +40,7 @@ pin_project_lite::pin_project! {
 pub(crate) type Sleep<'a> = Wait<&'a ManualClock, &'a dyn Clock>;
 
 /// A wait that shares its clock, for a future that outlives any borrow of the breaker.
+#[cfg(feature = "tower")]
 pub(crate) type OwnedSleep = Wait<Arc<ManualClock>, Arc<dyn Clock>>;
 
 impl<M: Deref<Target = ManualClock>, K: Deref<Target = dyn Clock>> Wait<M, K> {

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::sync::{Mutex, lock};
 
-use super::sleep::{OwnedSleep, Sleep};
+#[cfg(feature = "tower")]
+use super::sleep::OwnedSleep;
+use super::sleep::Sleep;
 use super::{Clock, Instant, ManualClock, MonotonicClock, ticker};
 
 /// Which clock it is.
@@ -174,6 +176,7 @@ impl ClockRef {
 
     /// A wait of `limit` that holds its clock itself, for a future that cannot borrow
     /// the breaker.
+    #[cfg(feature = "tower")]
     pub(crate) fn sleep_owned(&self, limit: Duration) -> OwnedSleep {
         match self.source() {
             Source::Real => OwnedSleep::tokio(limit),
