@@ -54,22 +54,15 @@ impl std::ops::Deref for Held {
 }
 
 impl CircuitBreaker {
-    /// Admits a call, with its bulkhead place, or says why not.
-    #[inline]
-    pub(crate) fn admit_owned(&self) -> Result<Admission, Error> {
-        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Shared(self.clone()), ticket, seat, timeout_nanos, recorded: false })
-    }
-
-    /// [`admit_owned`](Self::admit_owned) for a breaker that lives as long as the
-    /// program: no reference counting.
+    /// Admits a call through a breaker that lives as long as the program, with its
+    /// bulkhead place, or says why not: no reference counting.
     #[inline]
     pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
         let (ticket, seat, timeout_nanos) = self.admit_parts()?;
         Ok(Admission { breaker: Held::Static(self), ticket, seat, timeout_nanos, recorded: false })
     }
 
-    /// [`admit_owned`](Self::admit_owned) for a breaker the caller owns: no clone.
+    /// Admits a call through a breaker the caller owns (no clone), or says why not.
     #[inline]
     pub(crate) fn admit_into(self) -> Result<Admission, Error> {
         let (ticket, seat, timeout_nanos) = self.admit_parts()?;

@@ -143,22 +143,24 @@ impl Judge {
 /// `Location` points back to it (a redirect loop), without keeping the URI.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Origin {
-    authority: u64,
-    full: u64,
+    // 32 bits each keep the response future small; a false loop needs a redirect to
+    // another URL of the same authority whose 32-bit hash is the request's.
+    authority: u32,
+    full: u32,
 }
 
 impl Origin {
     /// The origin of a request to `authority` (may be empty) and `path_and_query`.
     #[inline]
     pub(crate) fn new(authority: &str, path_and_query: &str) -> Origin {
-        let authority = fingerprint(authority.as_bytes());
-        Origin { authority, full: mix(authority, fingerprint(path_and_query.as_bytes())) }
+        let authority = fold(fingerprint(authority.as_bytes()));
+        Origin { authority, full: fold(mix(u64::from(authority), fingerprint(path_and_query.as_bytes()))) }
     }
 
     /// Whether a redirect to `location` goes back to this very request.
     pub(crate) fn is_looped_by(&self, location: &[u8]) -> bool {
         if location.starts_with(b"/") && !location.starts_with(b"//") {
-            return mix(self.authority, fingerprint(location)) == self.full;
+            return fold(mix(u64::from(self.authority), fingerprint(location))) == self.full;
         }
         let Ok(uri) = http::Uri::try_from(location) else { return false };
         match (uri.authority(), uri.path_and_query()) {
@@ -193,6 +195,11 @@ fn fingerprint(bytes: &[u8]) -> u64 {
         at += 8;
     }
     (hash.rotate_left(5) ^ word(bytes.len() - 8)).wrapping_mul(K)
+}
+
+/// A 64-bit hash in 32 bits.
+fn fold(hash: u64) -> u32 {
+    (hash ^ (hash >> 32)) as u32
 }
 
 fn mix(a: u64, b: u64) -> u64 {

@@ -91,7 +91,7 @@ pub fn breaker_error(error: &reqwest_middleware::Error) -> Option<&Error> {
 #[derive(Clone, Debug)]
 pub struct CircuitBreakerMiddleware {
     identify: Identify,
-    fixed: Option<CircuitBreaker>,
+    fixed: Option<&'static CircuitBreaker>,
     judge: Judge,
 }
 
@@ -113,7 +113,7 @@ impl CircuitBreakerMiddleware {
     ///
     /// If a fixed service name ([`Identify::service`]) is not a valid service name.
     pub fn identify(mut self, identify: Identify) -> CircuitBreakerMiddleware {
-        self.fixed = identify.fixed().map(|name| match registry().named(name) {
+        self.fixed = identify.fixed().map(|name| match registry().named_static(name) {
             Ok(breaker) => breaker,
             Err(error) => panic!("a middleware's service: {error}"),
         });
@@ -127,16 +127,12 @@ impl CircuitBreakerMiddleware {
         self
     }
 
-    fn breaker_of(
-        &self,
-        request: &reqwest::Request,
-        extensions: &http::Extensions,
-    ) -> Result<CircuitBreaker, Error> {
+    fn admit(&self, request: &reqwest::Request, extensions: &http::Extensions) -> Result<Admission, Error> {
         if let Some(Service(name)) = extensions.get::<Service>() {
-            return registry().on_demand(name);
+            return registry().on_demand(name)?.admit_into();
         }
-        if let Some(fixed) = &self.fixed {
-            return Ok(fixed.clone());
+        if let Some(fixed) = self.fixed {
+            return fixed.admit_static();
         }
         let url = request.url();
         let unknown = || Error::UnknownService {
@@ -152,7 +148,7 @@ impl CircuitBreakerMiddleware {
                 self.identify.service_of(&head).map(Cow::into_owned)
             }
         };
-        registry().on_demand(&service.ok_or_else(unknown)?)
+        registry().on_demand(&service.ok_or_else(unknown)?)?.admit_into()
     }
 }
 
@@ -164,8 +160,7 @@ impl Middleware for CircuitBreakerMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        let breaker = self.breaker_of(&request, extensions).map_err(reqwest_middleware::Error::middleware)?;
-        let admission = breaker.admit_owned().map_err(reqwest_middleware::Error::middleware)?;
+        let admission = self.admit(&request, extensions).map_err(reqwest_middleware::Error::middleware)?;
         let origin = {
             let url = request.url();
             let host = url.host_str().unwrap_or("");
@@ -193,10 +188,8 @@ impl Middleware for CircuitBreakerMiddleware {
         match answer {
             Some(answer) => Ok(self.judged(admission, &origin, answer)?),
             None => {
-                let error = Error::Timeout {
-                    service: breaker.service(),
-                    timeout: admission.timeout().unwrap_or_default(),
-                };
+                let service = admission.breaker().service();
+                let error = Error::Timeout { service, timeout: admission.timeout().unwrap_or_default() };
                 admission.timed_out();
                 Err(reqwest_middleware::Error::middleware(error))
             }

@@ -41,6 +41,7 @@ pin_project_lite::pin_project! {
 
 pin_project_lite::pin_project! {
     #[project = StageProj]
+    #[project_replace = StageTaken]
     enum Stage<S, B, F> {
         // Waiting for the inner service to be ready: rare (the circuit was open when
         // `poll_ready` asked, and let the call through since), so kept out of the
@@ -50,7 +51,7 @@ pin_project_lite::pin_project! {
         Calling { #[pin] future: F },
         // Answered without the inner service: with the error, or (`respond`) with a
         // response that says it (HTTP 503, gRPC UNAVAILABLE).
-        Refused { error: Option<Error>, respond: bool },
+        Refused { error: Error, respond: bool },
         Done,
     }
 }
@@ -94,7 +95,7 @@ where
 
     pub(crate) fn refused(error: Error, shared: &Arc<Shared>) -> Self {
         let respond = shared.when_open == WhenOpen::Respond || shared.judge.protocol == Protocol::Grpc;
-        let stage = Stage::Refused { error: Some(error), respond };
+        let stage = Stage::Refused { error, respond };
         let mut future = ResponseFuture::with(stage, None, Origin::default(), shared);
         future.custom = None;
         future
@@ -170,10 +171,12 @@ where
                         return Poll::Pending;
                     }
                 },
-                StageProj::Refused { error, respond } => {
-                    let error = error.take().expect("a refused call is polled once");
-                    let respond = *respond;
-                    this.state.set(Stage::Done);
+                StageProj::Refused { .. } => {
+                    let StageTaken::Refused { error, respond } =
+                        this.state.as_mut().project_replace(Stage::Done)
+                    else {
+                        unreachable!("the stage was Refused")
+                    };
                     if respond {
                         return Poll::Ready(Ok(refusal_response(this.judge.protocol, &error)));
                     }
