@@ -10,12 +10,14 @@
 
 use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
 use breaker_runtime::{CircuitBreaker, Config, Error, circuit_breaker};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+
+mod executor;
+use executor::Executor;
 
 /// The protected work: an async function that answers at once.
 async fn work(x: u64) -> Result<u64, Error> {
@@ -24,39 +26,6 @@ async fn work(x: u64) -> Result<u64, Error> {
 
 async fn fail(_: u64) -> Result<u64, Error> {
     Err(Error::UnknownService { service: "down".into(), suggestion: None })
-}
-
-/// The two ways a task is driven.
-#[derive(Clone, Copy)]
-enum Executor {
-    Futures,
-    Tokio,
-}
-
-impl Executor {
-    const ALL: [Executor; 2] = [Executor::Futures, Executor::Tokio];
-
-    fn name(self) -> &'static str {
-        match self {
-            Executor::Futures => "futures",
-            Executor::Tokio => "tokio",
-        }
-    }
-
-    /// Runs `task` to completion on this executor.
-    fn run<T>(self, task: Pin<Box<dyn Future<Output = T> + '_>>) -> T {
-        match self {
-            Executor::Futures => futures::executor::block_on(task),
-            Executor::Tokio => tokio_runtime().block_on(task),
-        }
-    }
-}
-
-fn tokio_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime")
-    })
 }
 
 /// Times `iters` awaited calls in a loop inside one boxed async block on `executor`;

@@ -9,10 +9,7 @@
 //! Run with `cargo bench -p breaker-runtime --features tower --bench tower`.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::Pin;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
@@ -20,34 +17,8 @@ use breaker_runtime::registry;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tower::{Layer, Service, ServiceExt};
 
-#[derive(Clone, Copy)]
-enum Executor {
-    Futures,
-    Tokio,
-}
-
-impl Executor {
-    const ALL: [Executor; 2] = [Executor::Futures, Executor::Tokio];
-
-    fn name(self) -> &'static str {
-        match self {
-            Executor::Futures => "futures",
-            Executor::Tokio => "tokio",
-        }
-    }
-
-    fn run<T>(self, task: Pin<Box<dyn Future<Output = T> + '_>>) -> T {
-        match self {
-            Executor::Futures => futures::executor::block_on(task),
-            Executor::Tokio => tokio_runtime().block_on(task),
-        }
-    }
-}
-
-fn tokio_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap())
-}
+mod executor;
+use executor::Executor;
 
 /// A request with a static URI: building it allocates nothing.
 fn request() -> http::Request<()> {
