@@ -83,7 +83,8 @@ pub struct Registry {
     on_demand_count: AtomicUsize,
     /// On-demand breakers evicted so far.
     evictions: AtomicU64,
-    /// A counter that orders on-demand lookups (least recently used first).
+    /// The on-demand epoch: on-demand breakers created so far. A breaker's last use is
+    /// stamped with it (least recently used first).
     ticks: AtomicU64,
 }
 
@@ -344,7 +345,7 @@ impl Registry {
                 CircuitBreaker::fail_safe(service)
             });
             evicted = if evictable { self.make_room(&mut services) } else { None };
-            let used = evictable.then(|| AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed)));
+            let used = evictable.then(|| AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed) + 1));
             services.insert(
                 breaker.service(),
                 Service {
@@ -367,12 +368,14 @@ impl Registry {
         Ok(breaker)
     }
 
-    /// Records a use of an on-demand breaker. The tick is written only when it moved
-    /// on by a few uses, so a busy breaker's entry is not written on every request.
+    /// Records a use of an on-demand breaker: it is stamped with the current epoch
+    /// (the count of on-demand creations), so eviction takes one not used since the
+    /// oldest creation. A use writes only when the epoch moved on since the
+    /// breaker's last use: no atomic read-modify-write on a request's path.
     fn touch(&self, used: &AtomicU64) {
         let now = self.ticks.load(Ordering::Relaxed);
-        if now.wrapping_sub(used.load(Ordering::Relaxed)) > 16 {
-            used.store(self.ticks.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+        if used.load(Ordering::Relaxed) != now {
+            used.store(now, Ordering::Relaxed);
         }
     }
 
@@ -526,6 +529,33 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_on_demand_breaker_evicted_is_one_not_used_since_the_oldest_creation() {
+        let registry = Registry::from_inventory();
+        registry.set_on_demand_limit(3);
+        for host in ["lru-a.test", "lru-b.test", "lru-c.test"] {
+            registry.on_demand(host).unwrap();
+        }
+        // `a`, the oldest, is in use; `b` is not.
+        registry.on_demand("lru-a.test").unwrap();
+        registry.on_demand("lru-d.test").unwrap();
+        assert!(registry.breaker("lru-b.test").is_none(), "the least recently used goes");
+        assert!(registry.breaker("lru-a.test").is_some(), "a breaker in use stays");
+        // Used again after `d`'s creation, `a` outlives `c`.
+        registry.on_demand("lru-a.test").unwrap();
+        registry.on_demand("lru-e.test").unwrap();
+        assert!(registry.breaker("lru-c.test").is_none());
+        assert!(registry.breaker("lru-a.test").is_some());
+        assert_eq!((registry.on_demand_count(), registry.on_demand_evictions()), (3, 2));
+        // A name asked for as a fixed service is never evicted.
+        registry.named("lru-d.test").unwrap();
+        for host in ["lru-f.test", "lru-g.test", "lru-h.test"] {
+            registry.on_demand(host).unwrap();
+        }
+        assert!(registry.breaker("lru-d.test").is_some());
+        assert_eq!(registry.on_demand_count(), 3);
+    }
 
     #[test]
     fn nearest_name_suggests_typos_only() {
