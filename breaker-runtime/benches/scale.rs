@@ -3,7 +3,8 @@
 //! a metrics scrape or the dashboard does). Memory at rest is asserted by
 //! `tests/scale.rs`.
 //!
-//! Run with `cargo bench -p breaker-runtime --bench scale`.
+//! Run with `cargo bench -p breaker-runtime --bench scale` (`--features prometheus`:
+//! also a Prometheus scrape of 1,000 services).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -43,6 +44,15 @@ fn scale(c: &mut Criterion) {
                 for breaker in &breakers {
                     black_box(breaker.snapshot());
                 }
+            })
+        });
+        // A Prometheus scrape of 1,000 services: their snapshots, rendered.
+        #[cfg(feature = "prometheus")]
+        group.bench_function(format!("prometheus-1000/{name}"), |b| {
+            let exposition = breaker_runtime::observe::prometheus::Exposition::new();
+            b.iter(|| {
+                let snapshots: Vec<_> = breakers[..1000].iter().map(CircuitBreaker::snapshot).collect();
+                black_box(exposition.render_snapshots(&snapshots))
             })
         });
     }

@@ -51,6 +51,7 @@ use crate::policy::Bulkhead;
 use crate::sync::{AtomicBool, AtomicU64, Mutex, lock};
 
 use settings::Settings;
+pub(crate) use window::Outcomes;
 use window::Window;
 
 /// A circuit breaker for one service.

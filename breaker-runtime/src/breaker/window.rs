@@ -31,6 +31,17 @@ pub(crate) enum Verdict {
     Ignored,
 }
 
+/// Indexes of [`Lane::outcomes`]: a verdict's own (`Verdict as usize`), and timeouts
+/// apart from other failures.
+pub(crate) struct Outcomes;
+
+impl Outcomes {
+    pub(crate) const SUCCESS: usize = Verdict::Success as usize;
+    pub(crate) const FAILURE: usize = Verdict::Failure as usize;
+    pub(crate) const IGNORED: usize = Verdict::Ignored as usize;
+    pub(crate) const TIMEOUT: usize = 3;
+}
+
 /// One completed call, as the window records it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sample {
@@ -119,6 +130,10 @@ pub(crate) struct Lane {
     cursor_bucket: AtomicPtr<Bucket>,
     /// Rejections, indexed by [`super::RejectionKind`].
     pub(crate) rejected: [AtomicU64; 4],
+    /// Completed calls since the breaker was built, by [`Outcomes`] index: what a
+    /// metrics exporter reads (the window's counts are only the window's). On the
+    /// lane's own cache line, written by its one writer: one add per call.
+    pub(crate) outcomes: [AtomicU64; 4],
     /// Instants of the last success and failure, plus one; 0 for never.
     pub(crate) last_success: AtomicU64,
     pub(crate) last_failure: AtomicU64,
@@ -131,6 +146,7 @@ impl Default for Lane {
             cursor_end: AtomicU64::new(0),
             cursor_bucket: AtomicPtr::new(std::ptr::null_mut()),
             rejected: Default::default(),
+            outcomes: Default::default(),
             last_success: AtomicU64::new(0),
             last_failure: AtomicU64::new(0),
         }
@@ -259,6 +275,8 @@ impl Window {
             Verdict::Failure => lanes::stamp::<EXCLUSIVE>(&lane.last_failure, now + 1),
             Verdict::Ignored => {}
         }
+        let outcome = if s.timed_out { Outcomes::TIMEOUT } else { s.verdict as usize };
+        lanes::add::<EXCLUSIVE>(&lane.outcomes[outcome], 1);
         // The cursor's tag carries the era it was set in: a sample of the cursor's era
         // goes to its bucket, even if the window was cleared since (that bucket is then
         // of an old era, which readers skip). Any other sample takes the cold path,

@@ -9,6 +9,9 @@ mod snapshot;
 
 pub(crate) use events::{Channel, EventSink};
 pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, Subscription, TryRecvError};
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
+
 pub use snapshot::{
-    BulkheadStats, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,
+    BulkheadStats, CallTotals, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,
 };

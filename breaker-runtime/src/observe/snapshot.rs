@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::breaker::{Inner, Instant, State};
+use crate::breaker::{Inner, Instant, Outcomes, State};
 use crate::observe::RejectionKind;
 use crate::sync::Ordering;
 
@@ -29,6 +29,8 @@ pub struct Snapshot {
     pub consecutive_failures: u32,
     /// For an open circuit: time until a probe is let through.
     pub retry_after: Option<Duration>,
+    /// Completed calls since the breaker was built, by outcome.
+    pub calls: CallTotals,
     /// Counts of the sliding window.
     pub window: WindowStats,
     /// Latency of the calls in the window.
@@ -55,6 +57,22 @@ pub struct Snapshot {
     pub last_failure: Option<SystemTime>,
     /// When the snapshot was taken.
     pub taken_at: SystemTime,
+}
+
+/// Completed calls since the breaker was built, by outcome: counters that only grow
+/// (what a metrics exporter exports). A call cut by its timeout is counted in
+/// `timeouts`, not in `failures`; cancelled calls are not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallTotals {
+    /// Calls judged successes.
+    pub successes: u64,
+    /// Calls judged failures (timeouts apart).
+    pub failures: u64,
+    /// Calls judged neither.
+    pub ignored: u64,
+    /// Calls cut by the breaker's timeout.
+    pub timeouts: u64,
 }
 
 /// Counts of the sliding window. `calls == successes + failures + ignored`.
@@ -156,9 +174,13 @@ impl Snapshot {
         let now = phase.now;
         let totals = inner.window.totals(now);
         let mut rejected = [0u64; RejectionKind::COUNT];
+        let mut outcomes = [0u64; 4];
         let (mut last_success, mut last_failure) = (0, 0);
         for lane in inner.window.all_lanes() {
             for (sum, counter) in rejected.iter_mut().zip(&lane.rejected) {
+                *sum += counter.load(Ordering::Relaxed);
+            }
+            for (sum, counter) in outcomes.iter_mut().zip(&lane.outcomes) {
                 *sum += counter.load(Ordering::Relaxed);
             }
             last_success = last_success.max(lane.last_success.load(Ordering::Relaxed));
@@ -190,6 +212,12 @@ impl Snapshot {
             latency: LatencyStats {
                 mean: totals.latency_mean(),
                 max: Duration::from_nanos(totals.latency_max),
+            },
+            calls: CallTotals {
+                successes: outcomes[Outcomes::SUCCESS],
+                failures: outcomes[Outcomes::FAILURE],
+                ignored: outcomes[Outcomes::IGNORED],
+                timeouts: outcomes[Outcomes::TIMEOUT],
             },
             rejections: Rejections {
                 open: rejected[RejectionKind::Open.index()],
