@@ -91,6 +91,8 @@
 //!   `tonic::Status` (by code), so `#[circuit_breaker]` on a function returning
 //!   `Result<T, tonic::Status>` judges it without `classify =`.
 //! - `prometheus`: `observe::prometheus`, every breaker in Prometheus's text format.
+//! - `dashboard`: `observe::endpoints`, the operators' HTTP endpoints (metrics,
+//!   health, circuits, guarded control) as an `axum::Router`.
 //! - `reqwest`: [`integrations::reqwest`], a `reqwest-middleware` middleware, and
 //!   `ClassifiedOk` / `ClassifiedError` for reqwest's response and errors.
 //!
@@ -127,6 +129,6 @@ pub use breaker_macros::circuit_breaker;
 
 /// The README's code blocks, compiled and run as doctests so that none can rot (with
 /// the integrations' features, which some blocks use: `--all-features`).
-#[cfg(all(doctest, feature = "tower", feature = "reqwest", feature = "prometheus"))]
+#[cfg(all(doctest, feature = "tower", feature = "reqwest", feature = "dashboard"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

@@ -113,7 +113,8 @@ async fn every_retry_is_counted_and_an_open_circuit_stops_the_retries() {
 
 #[tokio::test]
 async fn a_refused_connection_counts_and_recovery_closes_the_circuit() {
-    let refused = refusing().await;
+    let refusing = refusing().await;
+    let refused = refusing.addr;
     let server = server().await;
     let service = "reqwest-recovery";
     let clock = configured(service, threshold(1));

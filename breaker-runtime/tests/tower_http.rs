@@ -189,7 +189,8 @@ async fn too_many_requests_always_or_never() {
 
 #[tokio::test]
 async fn a_refused_connection_and_a_dropped_one_are_failures() {
-    let refused = refusing().await;
+    let refusing = refusing().await;
+    let refused = refusing.addr;
     let dropped = dropping().await;
     let (layer, _clock) = fixed("http-transport", threshold(2));
     let mut client = client(layer, &[]);

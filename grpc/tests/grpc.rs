@@ -254,10 +254,11 @@ async fn a_closed_port_counts_as_a_failure() -> TestResult {
     bounded(async {
         let service = "grpc-closed-port";
         let breaker = configure(service, threshold(2))?;
-        let addr = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            listener.local_addr()?
-        }; // Dropped: nothing listens there any more.
+        // A socket bound and never listening: connections are refused, and the port
+        // stays ours (a listener bound and dropped could go to another test's server).
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind("127.0.0.1:0".parse().expect("an address"))?;
+        let addr = socket.local_addr()?;
         let mut client = echo_client(lazy_channel(&endpoint(addr)), layer(service));
 
         let status = client.say(SayRequest::ok("nobody")).await.unwrap_err();

@@ -9,6 +9,8 @@ mod snapshot;
 
 pub(crate) use events::{Channel, EventSink};
 pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, Subscription, TryRecvError};
+#[cfg(feature = "dashboard")]
+pub mod endpoints;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 

@@ -63,12 +63,19 @@ pub async fn server() -> Server {
     Server { addr, hits }
 }
 
-/// An address nothing listens on.
-pub async fn refusing() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    addr
+/// An address nothing listens on: a socket bound to a port the OS chose and never
+/// listening, so connections to it are refused, and the port cannot be handed to
+/// another test's server while it is held (a listener bound and dropped could be).
+pub struct Refusing {
+    pub addr: SocketAddr,
+    _socket: tokio::net::TcpSocket,
+}
+
+pub async fn refusing() -> Refusing {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    Refusing { addr, _socket: socket }
 }
 
 /// A server that accepts each connection, reads the request, and closes it unanswered.
