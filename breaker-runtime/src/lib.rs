@@ -91,6 +91,7 @@
 //!   `tonic::Status` (by code), so `#[circuit_breaker]` on a function returning
 //!   `Result<T, tonic::Status>` judges it without `classify =`.
 //! - `prometheus`: `observe::prometheus`, every breaker in Prometheus's text format.
+//! - `metrics`: `observe::metrics`, every breaker pushed to the `metrics` facade.
 //! - `dashboard`: `observe::endpoints`, the operators' HTTP endpoints (metrics,
 //!   health, circuits, guarded control) as an `axum::Router`.
 //! - `reqwest`: [`integrations::reqwest`], a `reqwest-middleware` middleware, and

@@ -11,6 +11,8 @@ pub(crate) use events::{Channel, EventSink};
 pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, Subscription, TryRecvError};
 #[cfg(feature = "dashboard")]
 pub mod endpoints;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
 

@@ -1,0 +1,153 @@
+//! Every breaker of the registry pushed to the `metrics` facade (feature `metrics`),
+//! for programs that already have a recorder (Datadog, StatsD, OpenTelemetry bridges,
+//! `metrics-exporter-prometheus`): on a timer, from the breakers' own counters, never
+//! from the call path.
+//!
+//! The names and labels are those of [`prometheus`](super::prometheus) (counters set
+//! with `absolute`, so they only grow).
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::time::Duration;
+//! use breaker_runtime::observe::metrics::MetricsExporter;
+//!
+//! // After installing a recorder:
+//! let task = MetricsExporter::new().interval(Duration::from_secs(15)).label("region", "eu-1").spawn();
+//! # drop(task);
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use metrics::{Label, Unit, counter, describe_counter, describe_gauge, gauge};
+
+use crate::breaker::State;
+use crate::registry::registry;
+
+/// Pushes every breaker's values to the installed `metrics` recorder.
+#[derive(Clone, Debug)]
+pub struct MetricsExporter {
+    interval: Duration,
+    labels: Vec<Label>,
+}
+
+impl Default for MetricsExporter {
+    fn default() -> Self {
+        MetricsExporter::new()
+    }
+}
+
+/// The states, as their `state` label reads.
+const STATES: [(State, &str); 5] = [
+    (State::Closed, "closed"),
+    (State::Open, "open"),
+    (State::HalfOpen, "half_open"),
+    (State::ForcedOpen, "forced_open"),
+    (State::Disabled, "disabled"),
+];
+
+impl MetricsExporter {
+    /// Every 10 seconds, labelled by `service` alone.
+    pub fn new() -> MetricsExporter {
+        MetricsExporter { interval: Duration::from_secs(10), labels: Vec::new() }
+    }
+
+    /// How often [`spawn`](Self::spawn)'s task pushes.
+    pub fn interval(mut self, interval: Duration) -> MetricsExporter {
+        self.interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// A constant label on every metric.
+    pub fn label(mut self, name: &str, value: &str) -> MetricsExporter {
+        self.labels.push(Label::new(name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Describes the metrics to the installed recorder (names, units, help). `spawn`
+    /// does it; call it yourself if you push with [`export`](Self::export) alone.
+    pub fn describe(&self) {
+        describe_gauge!("breaker_state", "Circuit state: 1 for the current state, 0 for the others.");
+        describe_counter!("breaker_calls_total", "Completed calls through the breaker, by outcome.");
+        describe_counter!(
+            "breaker_rejections_total",
+            "Calls refused without reaching the service, by cause."
+        );
+        describe_counter!("breaker_transitions_total", "State changes of the circuit.");
+        describe_counter!("breaker_opened_total", "Times the circuit opened.");
+        describe_gauge!("breaker_failure_rate", "Failure rate of the sliding window, 0 to 1.");
+        describe_gauge!("breaker_slow_call_rate", "Slow-call rate of the sliding window, 0 to 1.");
+        describe_gauge!(
+            "breaker_latency_mean_seconds",
+            Unit::Seconds,
+            "Mean latency of the calls in the window."
+        );
+        describe_gauge!(
+            "breaker_latency_max_seconds",
+            Unit::Seconds,
+            "Longest latency of the calls in the window."
+        );
+        describe_gauge!("breaker_bulkhead_in_use", "Bulkhead places in use.");
+        describe_gauge!("breaker_bulkhead_queued", "Calls waiting in the bulkhead's queue.");
+    }
+
+    /// Pushes every breaker's current values once.
+    pub fn export(&self) {
+        for service in registry().services() {
+            let Some(breaker) = registry().breaker(service) else { continue };
+            let s = breaker.snapshot();
+            let labels = |extra: Option<(&'static str, &'static str)>| {
+                let mut labels = Vec::with_capacity(self.labels.len() + 2);
+                labels.push(Label::new("service", service));
+                labels.extend(self.labels.iter().cloned());
+                if let Some((k, v)) = extra {
+                    labels.push(Label::new(k, v));
+                }
+                labels
+            };
+            let current = if s.state == State::MetricsOnly { State::Closed } else { s.state };
+            for (state, name) in STATES {
+                gauge!("breaker_state", labels(Some(("state", name))))
+                    .set(f64::from(u8::from(state == current)));
+            }
+            for (outcome, n) in [
+                ("success", s.calls.successes),
+                ("failure", s.calls.failures),
+                ("ignored", s.calls.ignored),
+                ("timeout", s.calls.timeouts),
+            ] {
+                counter!("breaker_calls_total", labels(Some(("outcome", outcome)))).absolute(n);
+            }
+            for (cause, n) in [
+                ("open", s.rejections.open),
+                ("probe_limit", s.rejections.probe_limit),
+                ("bulkhead", s.rejections.bulkhead),
+                ("forced_open", s.rejections.forced),
+            ] {
+                counter!("breaker_rejections_total", labels(Some(("cause", cause)))).absolute(n);
+            }
+            counter!("breaker_transitions_total", labels(None)).absolute(s.transitions);
+            counter!("breaker_opened_total", labels(None)).absolute(s.open_count);
+            gauge!("breaker_failure_rate", labels(None)).set(s.window.failure_rate);
+            gauge!("breaker_slow_call_rate", labels(None)).set(s.window.slow_call_rate);
+            gauge!("breaker_latency_mean_seconds", labels(None)).set(s.latency.mean.as_secs_f64());
+            gauge!("breaker_latency_max_seconds", labels(None)).set(s.latency.max.as_secs_f64());
+            gauge!("breaker_bulkhead_in_use", labels(None)).set(f64::from(s.bulkhead.in_use));
+            gauge!("breaker_bulkhead_queued", labels(None)).set(f64::from(s.bulkhead.queued));
+        }
+    }
+
+    /// Describes the metrics, then pushes them now and every `interval` on a tokio
+    /// task, until the task is aborted.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        self.describe();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(self.interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                self.export();
+            }
+        })
+    }
+}
