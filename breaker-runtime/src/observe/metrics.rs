@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use metrics::{Label, Unit, counter, describe_counter, describe_gauge, gauge};
 
-use crate::breaker::State;
+use crate::observe::states::one_hot;
 use crate::registry::registry;
 
 /// Pushes every breaker's values to the installed `metrics` recorder.
@@ -36,15 +36,6 @@ impl Default for MetricsExporter {
         MetricsExporter::new()
     }
 }
-
-/// The states, as their `state` label reads.
-const STATES: [(State, &str); 5] = [
-    (State::Closed, "closed"),
-    (State::Open, "open"),
-    (State::HalfOpen, "half_open"),
-    (State::ForcedOpen, "forced_open"),
-    (State::Disabled, "disabled"),
-];
 
 impl MetricsExporter {
     /// Every 10 seconds, labelled by `service` alone.
@@ -105,10 +96,8 @@ impl MetricsExporter {
                 }
                 labels
             };
-            let current = if s.state == State::MetricsOnly { State::Closed } else { s.state };
-            for (state, name) in STATES {
-                gauge!("breaker_state", labels(Some(("state", name))))
-                    .set(f64::from(u8::from(state == current)));
+            for (state, value) in one_hot(s.state) {
+                gauge!("breaker_state", labels(Some(("state", state)))).set(value);
             }
             for (outcome, n) in [
                 ("success", s.calls.successes),

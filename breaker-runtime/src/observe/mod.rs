@@ -15,6 +15,8 @@ pub mod endpoints;
 pub mod metrics;
 #[cfg(feature = "prometheus")]
 pub mod prometheus;
+#[cfg(any(feature = "prometheus", feature = "metrics"))]
+mod states;
 
 pub use snapshot::{
     BulkheadStats, CallTotals, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,

@@ -39,8 +39,8 @@
 
 use std::fmt::Write;
 
-use crate::breaker::State;
 use crate::observe::Snapshot;
+use crate::observe::states::one_hot;
 use crate::registry::Registry;
 
 /// How a rendering is labelled.
@@ -48,15 +48,6 @@ use crate::registry::Registry;
 pub struct Exposition {
     labels: Vec<(String, String)>,
 }
-
-/// The states, in the order their series are written.
-const STATES: [(State, &str); 5] = [
-    (State::Closed, "closed"),
-    (State::Open, "open"),
-    (State::HalfOpen, "half_open"),
-    (State::ForcedOpen, "forced_open"),
-    (State::Disabled, "disabled"),
-];
 
 impl Exposition {
     /// Series labelled by `service` alone.
@@ -104,10 +95,8 @@ impl Exposition {
             "gauge",
             "Circuit state: 1 for the current state, 0 for the others.",
             &|s, snap| {
-                // Metrics-only mode counts as closed: calls go through.
-                let current = if snap.state == State::MetricsOnly { State::Closed } else { snap.state };
-                for (state, name) in STATES {
-                    s.write(Some(("state", name)), u64::from(state == current) as f64);
+                for (state, value) in one_hot(snap.state) {
+                    s.write(Some(("state", state)), value);
                 }
             },
         );
