@@ -111,3 +111,64 @@ async fn metrics_health_circuits_and_guarded_control() {
     assert_eq!(refused.status(), 403);
     assert_eq!(registry().get("ep-orders").unwrap().state(), State::Closed);
 }
+
+#[circuit_breaker(service = "ep-events", threshold = 1)]
+async fn watched(fail: bool) -> Result<u32, Error> {
+    if fail { Err(Error::UnknownService { service: "down".into(), suggestion: None }) } else { Ok(3) }
+}
+
+/// Reads the event stream until `wanted` appears in it; what was read so far.
+async fn read_until(response: &mut reqwest::Response, seen: &mut String, wanted: &str) {
+    let deadline = std::time::Duration::from_secs(5);
+    tokio::time::timeout(deadline, async {
+        while !seen.contains(wanted) {
+            let chunk = response.chunk().await.unwrap().expect("the stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no `{wanted}` in the events within 5 s:\n{seen}"));
+}
+
+#[tokio::test]
+async fn events_stream_transitions_and_periodic_snapshots() {
+    watched(false).await.unwrap();
+    let interval = std::time::Duration::from_millis(50);
+    let addr = start(Endpoints::new().snapshot_interval(interval)).await;
+    let mut response = reqwest::get(format!("http://{addr}/events")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut seen = String::new();
+    read_until(&mut response, &mut seen, "event: snapshot").await;
+    read_until(&mut response, &mut seen, "\"service\":\"ep-events\"").await;
+    // A transition while the client listens.
+    let _ = watched(true).await;
+    // The stream carries every breaker's transitions (another test's too): find this
+    // one's.
+    let transition = |seen: &str| {
+        let mut lines = seen.lines();
+        while let Some(line) = lines.next() {
+            if line == "event: transition" {
+                // The last line may be cut by the chunk: parsed once whole.
+                let Ok(data) = serde_json::from_str::<Value>(lines.next()?.strip_prefix("data: ")?) else {
+                    continue;
+                };
+                if data["service"] == "ep-events" {
+                    return Some(data);
+                }
+            }
+        }
+        None
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while transition(&seen).is_none() {
+            let chunk = response.chunk().await.unwrap().expect("the stream stays open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no transition of ep-events within 5 s:\n{seen}"));
+    let data = transition(&seen).unwrap();
+    assert_eq!((data["from"].as_str(), data["to"].as_str()), (Some("closed"), Some("open")));
+    drop(response);
+}

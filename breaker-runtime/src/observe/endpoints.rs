@@ -7,6 +7,9 @@
 //! - `GET /circuits` (`?state=open` filters): every breaker's summary, as JSON.
 //! - `GET /circuits/{service}`: one breaker's snapshot and configuration, each value
 //!   with the layer it comes from; an unknown service is a 404 naming the nearest.
+//! - `GET /events`: server-sent events: `transition` for every state change of the
+//!   breakers that exist when the stream opens, and `snapshot` (every breaker's
+//!   summary) every [`Endpoints::snapshot_interval`].
 //! - `POST /circuits/{service}` with `{"action": "force_open" | "disable" |
 //!   "metrics_only" | "reset", "reason": "..."}`: runtime control, off unless
 //!   [`Endpoints::control_token`] is set, and then only with
@@ -22,20 +25,24 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use crate::breaker::State;
 use crate::error::Error;
-use crate::observe::Snapshot;
 use crate::observe::prometheus::Exposition;
+use crate::observe::{Event, EventKind, RecvError, Snapshot};
 use crate::registry::{Control, registry};
 
 /// What the endpoints serve, and who may change breakers.
@@ -44,6 +51,7 @@ pub struct Endpoints {
     unhealthy: Vec<State>,
     token: Option<Arc<str>>,
     exposition: Exposition,
+    snapshot_interval: Duration,
 }
 
 impl Default for Endpoints {
@@ -60,6 +68,7 @@ impl Endpoints {
             unhealthy: vec![State::Open, State::ForcedOpen],
             token: None,
             exposition: Exposition::new(),
+            snapshot_interval: Duration::from_secs(5),
         }
     }
 
@@ -77,6 +86,12 @@ impl Endpoints {
         self
     }
 
+    /// How often `/events` sends every breaker's summary (5 s by default).
+    pub fn snapshot_interval(mut self, interval: Duration) -> Endpoints {
+        self.snapshot_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
     /// How `/metrics` is labelled.
     pub fn exposition(mut self, exposition: Exposition) -> Endpoints {
         self.exposition = exposition;
@@ -91,6 +106,7 @@ impl Endpoints {
             .route("/health", get(health))
             .route("/circuits", get(circuits))
             .route("/circuits/{service}", get(circuit).post(control))
+            .route("/events", get(events))
             .with_state(Arc::new(self))
     }
 }
@@ -198,6 +214,72 @@ async fn control(
         Ok(()) => circuit(Path(service)).await,
         Err(error) => not_found(&error),
     }
+}
+
+/// Events of one `/events` stream, queued for the client; beyond this the newest
+/// are dropped (a `snapshot` follows anyway).
+const EVENTS_QUEUED: usize = 256;
+
+async fn events(Extract(endpoints): Shared) -> Response {
+    let (sender, receiver) = mpsc::channel::<SseEvent>(EVENTS_QUEUED);
+    // One forwarder per breaker, and one for the periodic snapshots; each ends when
+    // the client goes (the receiver is dropped with the response stream).
+    for service in registry().services() {
+        let Some(breaker) = registry().breaker(service) else { continue };
+        let mut subscription = breaker.subscribe();
+        let sender = sender.clone();
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    () = sender.closed() => return,
+                    event = subscription.recv() => event,
+                };
+                match event {
+                    Ok(Event {
+                        service,
+                        time,
+                        kind: EventKind::Transition { from, to, reason, generation },
+                        ..
+                    }) => {
+                        let data = json!({
+                            "service": service,
+                            "from": from.as_str(),
+                            "to": to.as_str(),
+                            "reason": reason.to_string(),
+                            "generation": generation,
+                            "time": time.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+                        });
+                        let _ =
+                            sender.try_send(SseEvent::default().event("transition").data(data.to_string()));
+                    }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(_) => return,
+                }
+            }
+        });
+    }
+    let interval = endpoints.snapshot_interval;
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                () = sender.closed() => return,
+                _ = ticks.tick() => {}
+            }
+            let all: Vec<Value> = registry()
+                .services()
+                .into_iter()
+                .filter_map(|s| registry().breaker(s))
+                .map(|b| summary(&b.snapshot()))
+                .collect();
+            let _ =
+                sender.try_send(SseEvent::default().event("snapshot").data(Value::Array(all).to_string()));
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|event| (Ok::<_, Infallible>(event), receiver))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
 }
 
 fn not_found(error: &Error) -> Response {
