@@ -18,6 +18,9 @@ use breaker_runtime::registry::{ConfigLayer, Off};
 use breaker_runtime::{CircuitBreaker, Config, Error, circuit_breaker, registry};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
+mod peers;
+use peers::{failsafe_breaker, recloser_breaker};
+
 /// The protected work: an async function that answers at once.
 async fn work(x: u64) -> Result<u64, Error> {
     Ok(black_box(x))
@@ -59,19 +62,6 @@ fn minimal() -> Config {
 
 fn ours(config: Config) -> CircuitBreaker {
     CircuitBreaker::new("bench", config).unwrap()
-}
-
-fn failsafe_breaker() -> impl failsafe::futures::CircuitBreaker + Clone {
-    use failsafe::{backoff, failure_policy};
-    failsafe::Config::new()
-        .failure_policy(failure_policy::consecutive_failures(5, backoff::constant(Duration::from_secs(30))))
-        .build()
-}
-
-fn recloser_breaker() -> recloser::AsyncRecloser {
-    recloser::AsyncRecloser::from(
-        recloser::Recloser::custom().error_rate(0.5).closed_len(5).open_wait(Duration::from_secs(30)).build(),
-    )
 }
 
 fn closed(c: &mut Criterion) {

@@ -19,6 +19,9 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 mod executor;
 use executor::Executor;
 
+mod peers;
+use peers::{failsafe_breaker, recloser_breaker};
+
 /// The protected work: an async function that answers at once.
 async fn work(x: u64) -> Result<u64, Error> {
     Ok(black_box(x))
@@ -51,19 +54,6 @@ fn threshold_only() -> Config {
 
 fn ours(service: &str, config: Config) -> CircuitBreaker {
     CircuitBreaker::new(service, config).unwrap()
-}
-
-fn failsafe_breaker() -> impl failsafe::futures::CircuitBreaker + Clone {
-    use failsafe::{backoff, failure_policy};
-    failsafe::Config::new()
-        .failure_policy(failure_policy::consecutive_failures(5, backoff::constant(Duration::from_secs(30))))
-        .build()
-}
-
-fn recloser_breaker() -> recloser::AsyncRecloser {
-    recloser::AsyncRecloser::from(
-        recloser::Recloser::custom().error_rate(0.5).closed_len(5).open_wait(Duration::from_secs(30)).build(),
-    )
 }
 
 /// The attribute with its defaults (a 10 s timeout, a bulkhead of 100).

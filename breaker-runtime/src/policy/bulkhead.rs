@@ -127,15 +127,7 @@ impl Bulkhead {
         if self.debt.load(Ordering::Relaxed) != 0 && self.pay_debt() {
             return;
         }
-        let mut word = Word(self.word.load(Ordering::Relaxed));
-        while word.waiting() == 0 {
-            // Release: pairs with the Acquire of the next taker.
-            match self.word.compare_exchange_weak(word.0, word.0 + 1, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return,
-                Err(actual) => word = Word(actual),
-            }
-        }
-        self.hand_over();
+        self.release_new();
     }
 
     /// Takes one place away for good, if the capacity shrank while it was in use.
@@ -228,10 +220,13 @@ impl Bulkhead {
         }
     }
 
-    /// A new place, from a grown capacity: to a waiting call, or free.
+    /// A place that is not owed (given back, or new from a grown capacity): to the
+    /// first waiting call, or free.
+    #[inline]
     fn release_new(&self) {
         let mut word = Word(self.word.load(Ordering::Relaxed));
         while word.waiting() == 0 {
+            // Release: pairs with the Acquire of the next taker.
             match self.word.compare_exchange_weak(word.0, word.0 + 1, Ordering::Release, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(actual) => word = Word(actual),
