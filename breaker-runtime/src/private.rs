@@ -493,3 +493,30 @@ pub mod autoref {
     }
     impl<R> PickDefault for Probe<R> {}
 }
+
+/// The latency histogram's recording, as the call path does it (for the benchmark of
+/// `record` alone): the bucket of a time, and one increment of a lane's counter.
+pub struct LatencyRecorder(Box<[crate::sync::AtomicU64; crate::breaker::latency::BUCKETS]>);
+
+impl Default for LatencyRecorder {
+    fn default() -> Self {
+        LatencyRecorder(Box::new(std::array::from_fn(|_| crate::sync::AtomicU64::new(0))))
+    }
+}
+
+impl LatencyRecorder {
+    /// Records one call of `nanos`.
+    #[inline]
+    pub fn record(&self, nanos: u64) {
+        let counter = &self.0[crate::breaker::latency::bucket_of(nanos)];
+        counter.store(
+            counter.load(std::sync::atomic::Ordering::Relaxed) + 1,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// Calls recorded.
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|c| c.load(std::sync::atomic::Ordering::Relaxed)).sum()
+    }
+}

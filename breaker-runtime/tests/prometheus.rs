@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use breaker_runtime::observe::prometheus::Exposition;
+use breaker_runtime::observe::prometheus::{Exposition, Naming};
 use breaker_runtime::{Error, circuit_breaker, registry};
 
 #[circuit_breaker(service = "prom-quotes", threshold = 2)]
@@ -57,6 +57,15 @@ async fn every_declared_breaker_is_exported_from_startup_and_counts_its_calls() 
             0.0
         );
     }
+    // Transitions a breaker makes by itself are there from startup, at 0.
+    let never = labels("prom-never-called");
+    for (from, to) in
+        [("closed", "open"), ("open", "half_open"), ("half_open", "closed"), ("half_open", "open")]
+    {
+        let pair = format!("{never},from=\"{from}\",to=\"{to}\"");
+        assert_eq!(series(&before, "breaker_transitions_total", &pair), 0.0);
+    }
+    assert_eq!(series(&before, "breaker_call_duration_seconds_count", &never), 0.0);
     assert_eq!(promtool(&before), "", "promtool's findings");
 
     quote(false).await.unwrap();
@@ -72,6 +81,25 @@ async fn every_declared_breaker_is_exported_from_startup_and_counts_its_calls() 
     assert_eq!(series(&after, "breaker_state", &format!("{q},state=\"open\"")), 1.0);
     assert_eq!(series(&after, "breaker_state", &format!("{q},state=\"closed\"")), 0.0);
     assert_eq!(series(&after, "breaker_opened_total", &q), 1.0);
+    assert_eq!(series(&after, "breaker_transitions_total", &format!("{q},from=\"closed\",to=\"open\"")), 1.0);
+    // The duration histogram: cumulative buckets, rising bounds, +Inf equal to the
+    // count of completed calls.
+    assert_eq!(series(&after, "breaker_call_duration_seconds_count", &q), 4.0);
+    assert_eq!(series(&after, "breaker_call_duration_seconds_bucket", &format!("{q},le=\"+Inf\"")), 4.0);
+    let buckets: Vec<(f64, f64)> = after
+        .lines()
+        .filter(|l| {
+            l.starts_with(&format!("breaker_call_duration_seconds_bucket{{{q},le=\"")) && !l.contains("+Inf")
+        })
+        .map(|l| {
+            let le = l.split("le=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+            (le, l.rsplit(' ').next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(buckets.len(), 17, "1 ms to 65.536 s, doubling");
+    assert_eq!(buckets[0].0, 0.001);
+    assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1), "{buckets:?}");
+    assert!(series(&after, "breaker_latency_percentile_seconds", &format!("{q},percentile=\"0.99\"")) >= 0.0);
     assert_eq!(series(&after, "breaker_failure_rate", &q), 0.5, "2 failures of 4 judged calls in the window");
     // One series at 1 per breaker, whatever the state.
     let ones = after
@@ -81,6 +109,61 @@ async fn every_declared_breaker_is_exported_from_startup_and_counts_its_calls() 
     assert_eq!(ones, 1);
     assert_eq!(promtool(&after), "", "promtool's findings");
     let _ = never_called;
+}
+
+#[circuit_breaker(service = "prom-r4j", threshold = 1)]
+async fn r4j(fail: bool) -> Result<u32, Error> {
+    if fail { Err(Error::UnknownService { service: "down".into(), suggestion: None }) } else { Ok(7) }
+}
+
+#[tokio::test]
+async fn resilience4j_naming_renders_its_names_and_labels_and_passes_promtool() {
+    let exposition =
+        Exposition::new().naming(Naming::Resilience4j).label("kind", "x").label("region", "eu-1");
+    let labels = |service: &str| format!("name=\"{service}\",exported_kind=\"x\",region=\"eu-1\"");
+    let before = exposition.render(registry());
+    let never = labels("prom-never-called");
+    assert_eq!(
+        series(&before, "resilience4j_circuitbreaker_state", &format!("{never},state=\"closed\"")),
+        1.0
+    );
+    assert_eq!(
+        series(&before, "resilience4j_circuitbreaker_state", &format!("{never},state=\"metrics_only\"")),
+        0.0
+    );
+    // Below the minimum calls, resilience4j says -1.
+    assert_eq!(series(&before, "resilience4j_circuitbreaker_failure_rate", &never), -1.0);
+    assert_eq!(promtool(&before), "", "promtool's findings");
+
+    r4j(false).await.unwrap();
+    let _ = r4j(true).await; // opens
+    let _ = r4j(false).await; // not permitted
+    let after = exposition.render(registry());
+    let r = labels("prom-r4j");
+    assert_eq!(series(&after, "resilience4j_circuitbreaker_state", &format!("{r},state=\"open\"")), 1.0);
+    assert_eq!(
+        series(
+            &after,
+            "resilience4j_circuitbreaker_calls_seconds_count",
+            &format!("{r},kind=\"successful\"")
+        ),
+        1.0
+    );
+    assert_eq!(
+        series(&after, "resilience4j_circuitbreaker_calls_seconds_count", &format!("{r},kind=\"failed\"")),
+        1.0
+    );
+    assert_eq!(
+        series(
+            &after,
+            "resilience4j_circuitbreaker_not_permitted_calls_total",
+            &format!("{r},kind=\"not_permitted\"")
+        ),
+        1.0
+    );
+    assert!(after.contains("# TYPE resilience4j_circuitbreaker_calls_seconds summary"));
+    assert!(!after.lines().any(|l| l.starts_with("breaker_")), "no native names");
+    assert_eq!(promtool(&after), "", "promtool's findings");
 }
 
 #[test]

@@ -236,3 +236,107 @@ fn cancelled_calls_are_not_counted() {
     assert_eq!(s.window.calls, 0);
     assert_eq!((s.last_success, s.last_failure), (None, None));
 }
+
+#[tokio::test]
+async fn percentiles_come_from_every_call_and_stay_within_their_bucket() {
+    let (breaker, clock) = manual("snap-percentiles", Config::builder().threshold(1000));
+    // 1000 calls of 1 ms to 1000 ms: the q-th percentile is q * 1000 ms.
+    for ms in 1..=1000 {
+        assert_eq!(breaker.call(taking(&clock, millis(ms), Ok(1))).await, Ok(1));
+    }
+    let s = breaker.snapshot();
+    for (measured, exact) in
+        [(s.latency.p50, 500.0), (s.latency.p90, 900.0), (s.latency.p99, 990.0), (s.latency.p999, 999.0)]
+    {
+        let ms = measured.as_secs_f64() * 1e3;
+        // A bucket spans at most a quarter of a doubling: 12.5% either way.
+        assert!((ms - exact).abs() <= exact * 0.125, "{ms} ms for {exact} ms");
+    }
+    assert_eq!(s.durations.count(), 1000);
+    assert_eq!(s.durations.sum(), millis(500_500));
+    assert_eq!(s.calls.success_time, millis(500_500));
+    // The buckets are disjoint and add up to the count; bounds rise.
+    let buckets: Vec<_> = s.durations.buckets().collect();
+    assert_eq!(buckets.iter().map(|(_, n)| n).sum::<u64>(), 1000);
+    let bounds: Vec<Duration> = buckets.iter().filter_map(|(upper, _)| *upper).collect();
+    assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(buckets.last().unwrap().0, None, "the last bucket is unbounded");
+}
+
+#[tokio::test]
+async fn a_histogram_since_an_earlier_one_holds_only_the_calls_between() {
+    let (breaker, clock) = manual("snap-histogram-since", Config::builder().threshold(1000));
+    for _ in 0..100 {
+        let _ = breaker.call(taking(&clock, millis(2), Ok(1))).await;
+    }
+    let before = breaker.snapshot().durations;
+    for _ in 0..10 {
+        let _ = breaker.call(taking(&clock, secs(3), Ok(1))).await;
+    }
+    let after = breaker.snapshot().durations;
+    let interval = after.since(&before);
+    assert_eq!(interval.count(), 10);
+    assert_eq!(interval.sum(), secs(30));
+    let p50 = interval.percentile(0.5);
+    assert!(p50 > millis(2500) && p50 <= secs(3), "{p50:?}");
+    // Over the lifetime the 2 ms calls dominate the median.
+    assert!(after.percentile(0.5) <= millis(2), "{:?}", after.percentile(0.5));
+    assert_eq!(breaker.snapshot().latency.p50, after.percentile(0.5));
+}
+
+#[tokio::test]
+async fn call_times_are_summed_by_outcome() {
+    let (breaker, clock) = manual("snap-call-times", Config::builder().threshold(1000).timeout(secs(1)));
+    let _ = breaker.call(taking(&clock, millis(10), Ok(1))).await;
+    let _ = breaker.call(taking(&clock, millis(20), Err(CallError::Upstream(500)))).await;
+    let c = breaker.snapshot().calls;
+    assert_eq!((c.success_time, c.failure_time, c.ignored_time), (millis(10), millis(20), Duration::ZERO));
+}
+
+#[test]
+fn transitions_are_remembered_with_reasons_and_counted_by_pair() {
+    let (breaker, clock) = manual("snap-journal", Config::builder().threshold(1).recovery_timeout(secs(5)));
+    breaker.try_acquire().unwrap().failure();
+    clock.advance(secs(5));
+    breaker.try_acquire().unwrap().failure(); // the probe fails
+    clock.advance(secs(5));
+    breaker.try_acquire().unwrap().success(); // the probe succeeds
+    breaker.force_open();
+    let s = breaker.snapshot();
+    let path: Vec<(State, State)> = s.recent_transitions.iter().map(|t| (t.from, t.to)).collect();
+    assert_eq!(
+        path,
+        [
+            (State::Closed, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Open),
+            (State::Open, State::HalfOpen),
+            (State::HalfOpen, State::Closed),
+            (State::Closed, State::ForcedOpen),
+        ]
+    );
+    assert_eq!(s.recent_transitions[0].reason.to_string(), "1 consecutive failures (threshold 1)");
+    assert_eq!(s.recent_transitions[0].time, wall(&clock, Duration::ZERO));
+    assert_eq!(s.recent_transitions.last().unwrap().generation, s.generation);
+    let count =
+        |from, to| s.transitions_by.iter().find(|t| t.from == from && t.to == to).map_or(0, |t| t.count);
+    assert_eq!(count(State::Open, State::HalfOpen), 2);
+    assert_eq!(count(State::Closed, State::Open), 1);
+    assert_eq!(count(State::HalfOpen, State::Open), 1);
+    assert_eq!(count(State::Closed, State::ForcedOpen), 1);
+    assert_eq!(s.transitions_by.iter().map(|t| t.count).sum::<u64>(), s.transitions);
+}
+
+#[test]
+fn only_the_most_recent_transitions_are_kept() {
+    let (breaker, _clock) = manual("snap-journal-bound", Config::builder().threshold(1));
+    for _ in 0..50 {
+        breaker.force_open();
+        breaker.reset();
+    }
+    let s = breaker.snapshot();
+    assert_eq!(s.transitions, 100);
+    assert_eq!(s.recent_transitions.len(), 32);
+    assert_eq!(s.recent_transitions.last().unwrap().to, State::Closed);
+    assert_eq!(s.recent_transitions.first().unwrap().generation, s.generation - 31);
+}

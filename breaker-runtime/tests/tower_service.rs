@@ -156,3 +156,36 @@ async fn observe_only_records_but_never_rejects() {
     let snapshot = registry().get("svc-observe").unwrap().snapshot();
     assert_eq!((snapshot.window.failures, snapshot.state), (3, State::Closed));
 }
+
+#[tokio::test]
+async fn a_classifier_that_counts_4xx_is_found_by_the_diagnosis() {
+    use breaker_runtime::classify::Outcome;
+    use breaker_runtime::observe::diagnosis::FindingKind;
+    let not_found = || {
+        tower::service_fn(|_: http::Request<()>| async {
+            let mut response = http::Response::new(());
+            *response.status_mut() = http::StatusCode::NOT_FOUND;
+            Ok::<_, Infallible>(response)
+        })
+    };
+    let findings = |service: &str| -> Vec<FindingKind> {
+        registry().diagnose(service).unwrap().findings.iter().map(|f| f.kind).collect()
+    };
+    // The default classification ignores a 404: nothing to find.
+    registry().named("svc-4xx-default").unwrap();
+    let mut plain =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-4xx-default")).layer(not_found());
+    plain.ready().await.unwrap().call(request()).await.unwrap();
+    assert!(!findings("svc-4xx-default").contains(&FindingKind::ClientErrorsCounted));
+    // A classifier that counts every error status does count it.
+    registry().named("svc-4xx-counted").unwrap();
+    let mut counting = CircuitBreakerLayer::new()
+        .identify(Identify::service("svc-4xx-counted"))
+        .classify(|status, _| (status.as_u16() >= 400).then_some(Outcome::Failure))
+        .layer(not_found());
+    counting.ready().await.unwrap().call(request()).await.unwrap();
+    let d = registry().diagnose("svc-4xx-counted").unwrap();
+    let finding =
+        d.findings.iter().find(|f| f.kind == FindingKind::ClientErrorsCounted).expect("a 4xx finding");
+    assert!(finding.seen.starts_with("1 HTTP 4xx"), "{finding}");
+}

@@ -25,6 +25,43 @@ fn demo_shows_circuits_opening_and_closing_again() {
     ] {
         assert!(stdout.contains(expected), "the demo did not show `{expected}`:\n{stdout}");
     }
+    let dashboard = stdout.lines().find_map(|l| l.strip_prefix("dashboard: http://127.0.0.1:"));
+    assert!(dashboard.is_some_and(|port| port.trim_end_matches('/').parse::<u16>().is_ok()), "{stdout}");
+}
+
+#[test]
+fn demo_serves_the_dashboard_while_it_runs_and_after_with_keep_open() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .args(["--duration", "5", "--plain", "--seed", "3", "--keep-open"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the demo runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("dashboard: http://").map(|a| a.trim_end_matches('/').to_owned()))
+        .expect("the demo prints the dashboard's address");
+    let get = |path: &str| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: demo\r\nConnection: close\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.1 200") && page.contains("dashboard.js"), "{page}");
+    assert!(get("/circuits").contains("\"service\":\"quotes\""));
+    // After the summary it keeps serving, until stopped.
+    let waited = lines.map_while(Result::ok).find(|l| l.contains("serving until Ctrl-C"));
+    assert!(waited.is_some(), "no keep-open line");
+    assert!(get("/circuits/quotes").contains("\"transitions_recent\""));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    child.kill().unwrap();
+    let _ = child.wait();
 }
 
 #[test]

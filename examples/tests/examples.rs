@@ -83,3 +83,107 @@ fn http_integration_gives_each_host_a_breaker_and_recovers() {
         ],
     );
 }
+
+/// Lines of a child's stdout, as they come, on a thread of their own.
+fn lines_of(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    received
+}
+
+#[test]
+fn monitoring_serves_the_dashboard_while_it_runs_and_stops_by_itself() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_monitoring"))
+        .args(["--duration", "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    let lines = lines_of(child.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    let dashboard = loop {
+        let line = lines.recv_timeout(Duration::from_secs(10)).unwrap_or_else(|e| {
+            let _ = child.kill();
+            panic!("no `dashboard:` line within 10 s ({e}); printed so far: {seen:?}")
+        });
+        if let Some(url) = line.strip_prefix("dashboard: ") {
+            break url.to_owned();
+        }
+        seen.push(line);
+    };
+    assert!(dashboard.starts_with("http://127.0.0.1:") && dashboard.ends_with('/'), "{dashboard}");
+
+    // While it runs: the page, every service in /circuits, and the metrics. The calls
+    // start with the program, so poll briefly until each service has completed some.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let services = ["catalog", "recommendations", "payments", "search"];
+    let (page, circuits, metrics) = runtime.block_on(async {
+        let get = |path: &'static str| {
+            let url = format!("{dashboard}{path}");
+            async move { reqwest::get(&url).await.unwrap().text().await.unwrap() }
+        };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let circuits = loop {
+            let circuits: serde_json::Value = serde_json::from_str(&get("circuits").await).unwrap();
+            let answered = |service: &str| {
+                circuits.as_array().unwrap().iter().any(|c| {
+                    c["service"] == service && c["calls"]["successes"].as_u64().is_some_and(|n| n > 0)
+                })
+            };
+            if services.iter().all(|s| answered(s)) || Instant::now() > deadline {
+                break circuits;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        (get("").await, circuits, get("metrics").await)
+    });
+    assert!(page.contains(r#"<script src="dashboard.js">"#), "{page}");
+    for service in services {
+        let circuit = circuits.as_array().unwrap().iter().find(|c| c["service"] == service);
+        let circuit = circuit.unwrap_or_else(|| panic!("no `{service}` in {circuits}"));
+        assert!(circuit["calls"]["successes"].as_u64().unwrap() > 0, "{circuit}");
+        assert!(circuit["state"].is_string(), "{circuit}");
+        assert!(
+            metrics.contains(&format!(r#"breaker_state{{service="{service}",state="closed"}}"#)),
+            "`{service}` in {metrics}"
+        );
+    }
+
+    // It stops by itself, with a summary.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("monitoring --duration 4 still runs after 20 s more");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The rest of its output: the reader ends at the end of the pipe.
+    let rest: Vec<String> = std::iter::from_fn(|| lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "monitoring failed ({status}):\n{}\n{stderr}", rest.join("\n"));
+    assert!(rest.iter().any(|l| l.starts_with("stopped; the breakers at the end")), "{rest:?}");
+}
+
+#[test]
+fn monitoring_refuses_a_bad_duration() {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_monitoring")).args(["--duration", "soon"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--duration expects a positive number of seconds, not `soon`"), "{stderr}");
+}

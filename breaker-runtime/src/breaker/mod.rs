@@ -11,6 +11,7 @@ mod clock;
 mod config;
 mod key;
 mod lanes;
+pub(crate) mod latency;
 mod machine;
 mod name;
 #[cfg(feature = "tower")]
@@ -46,7 +47,7 @@ pub(crate) use clock::ClockRef;
 pub(crate) use clock::OwnedSleep;
 
 use crate::error::{ConfigError, Error};
-use crate::observe::{EventSink, Events, Snapshot};
+use crate::observe::{EventSink, Events, Journal, Snapshot};
 use crate::policy::Bulkhead;
 use crate::sync::{AtomicBool, AtomicU64, Mutex, lock};
 
@@ -104,6 +105,9 @@ pub(crate) struct Stats {
     pub(crate) fallback_successes: AtomicU64,
     pub(crate) fallback_failures: AtomicU64,
     pub(crate) fallback_depth_exceeded: AtomicU64,
+    /// HTTP client errors (4xx but 408 and 429) the integrations' classification
+    /// counted as failures: what the diagnosis calls a classifier that counts 4xx.
+    pub(crate) client_errors_failed: AtomicU64,
 }
 
 pub(crate) struct Inner {
@@ -136,6 +140,8 @@ pub(crate) struct Inner {
     pub(crate) bulkhead: Bulkhead,
     pub(crate) events: EventSink,
     pub(crate) stats: Stats,
+    /// Recent transitions and counts by from/to (written under `transition`).
+    pub(crate) journal: Mutex<Journal>,
     me: Weak<Inner>,
 }
 
@@ -192,9 +198,15 @@ impl CircuitBreaker {
             throttle: Mutex::new((clock::Instant::ZERO, 0)),
             events: EventSink::new(),
             stats: Stats::default(),
+            journal: Mutex::new(Journal::default()),
             me: me.clone(),
         });
         Ok(CircuitBreaker { inner })
+    }
+
+    /// HTTP client errors the integrations counted as failures (for the diagnosis).
+    pub(crate) fn client_errors_failed(&self) -> u64 {
+        self.inner.stats.client_errors_failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The breaker's service.

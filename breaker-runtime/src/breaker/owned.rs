@@ -131,6 +131,12 @@ impl CircuitBreaker {
         self.inner.clock.sleep_owned(limit)
     }
 
+    /// Counts an HTTP client error judged a failure (see `judge::note_client_error`).
+    #[cold]
+    pub(crate) fn count_client_error(&self) {
+        self.inner.stats.client_errors_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The configured 429 rule: how many within which window; `None` when off.
     pub(crate) fn too_many_requests_rule(&self) -> Option<(u32, Duration)> {
         let config = lock(&self.inner.config);

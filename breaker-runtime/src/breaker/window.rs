@@ -16,6 +16,7 @@ use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Mutex, Ordering, fence, lock}
 
 use super::clock::{Instant, duration_nanos};
 use super::lanes;
+use super::latency;
 
 const IDX_BITS: u32 = 40;
 const IDX_MASK: u64 = (1 << IDX_BITS) - 1;
@@ -134,6 +135,13 @@ pub(crate) struct Lane {
     /// metrics exporter reads (the window's counts are only the window's). On the
     /// lane's own cache line, written by its one writer: one add per call.
     pub(crate) outcomes: [AtomicU64; 4],
+    /// Total time of those calls, in nanoseconds, by the same index.
+    pub(crate) outcome_nanos: [AtomicU64; 4],
+    /// Completed calls since the breaker was built, by [`latency`] bucket of their
+    /// time: the latency histogram, summed over lanes when read. Allocated by the
+    /// lane's writer on its first call (null until then), so a breaker at rest, or
+    /// called from few threads, holds few; freed with the window.
+    durations: AtomicPtr<Durations>,
     /// Instants of the last success and failure, plus one; 0 for never.
     pub(crate) last_success: AtomicU64,
     pub(crate) last_failure: AtomicU64,
@@ -147,8 +155,54 @@ impl Default for Lane {
             cursor_bucket: AtomicPtr::new(std::ptr::null_mut()),
             rejected: Default::default(),
             outcomes: Default::default(),
+            outcome_nanos: Default::default(),
+            durations: AtomicPtr::new(std::ptr::null_mut()),
             last_success: AtomicU64::new(0),
             last_failure: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One lane's latency histogram.
+pub(crate) type Durations = [AtomicU64; latency::BUCKETS];
+
+impl Lane {
+    /// The lane's latency histogram, if it recorded a call.
+    pub(crate) fn durations(&self) -> Option<&Durations> {
+        // SAFETY: non-null pointers come from `Box::into_raw` in `durations_mut`, and
+        // are freed only when the lane is dropped. Acquire: the zeroed counters are
+        // seen.
+        unsafe { self.durations.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The lane's histogram, allocated if it has none: only the lane's writer calls it.
+    #[inline(always)]
+    fn durations_mut(&self) -> &Durations {
+        match self.durations() {
+            Some(durations) => durations,
+            None => self.allocate_durations(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn allocate_durations(&self) -> &Durations {
+        let fresh: Box<Durations> = Box::new(std::array::from_fn(|_| AtomicU64::new(0)));
+        let fresh = Box::into_raw(fresh);
+        // Release: readers that see the pointer see the zeroed counters. The lane has
+        // one writer at a time, so nothing else stores here.
+        self.durations.store(fresh, Ordering::Release);
+        // SAFETY: just allocated; freed only when the lane is dropped.
+        unsafe { &*fresh }
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        let durations = self.durations.load(Ordering::Acquire);
+        if !durations.is_null() {
+            // SAFETY: from `Box::into_raw`, and `&mut self` proves no reader remains.
+            drop(unsafe { Box::from_raw(durations) });
         }
     }
 }
@@ -277,6 +331,8 @@ impl Window {
         }
         let outcome = if s.timed_out { Outcomes::TIMEOUT } else { s.verdict as usize };
         lanes::add::<EXCLUSIVE>(&lane.outcomes[outcome], 1);
+        lanes::add::<EXCLUSIVE>(&lane.outcome_nanos[outcome], s.latency_nanos);
+        lanes::add::<EXCLUSIVE>(&lane.durations_mut()[latency::bucket_of(s.latency_nanos)], 1);
         // The cursor's tag carries the era it was set in: a sample of the cursor's era
         // goes to its bucket, even if the window was cleared since (that bucket is then
         // of an old era, which readers skip). Any other sample takes the cold path,

@@ -95,6 +95,16 @@ impl Judge {
     }
 }
 
+/// Notes, for the diagnosis, an HTTP client error judged a failure: a 4xx other than
+/// 408 (timeout) and 429 (too many requests) says the request was wrong, not the
+/// service.
+#[inline]
+pub(crate) fn note_client_error(breaker: &CircuitBreaker, status: u16, outcome: Outcome) {
+    if outcome == Outcome::Failure && (400..500).contains(&status) && status != 408 && status != 429 {
+        breaker.count_client_error();
+    }
+}
+
 /// gRPC status UNKNOWN.
 pub(crate) const GRPC_UNKNOWN: i32 = 2;
 
@@ -113,7 +123,9 @@ impl Judge {
                 return outcome;
             }
         }
-        self.http_status(breaker, status)
+        let outcome = self.http_status(breaker, status);
+        note_client_error(breaker, status, outcome);
+        outcome
     }
 
     /// The outcome of an HTTP status for `breaker`.

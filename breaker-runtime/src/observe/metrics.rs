@@ -4,7 +4,9 @@
 //! from the call path.
 //!
 //! The names and labels are those of [`prometheus`](super::prometheus) (counters set
-//! with `absolute`, so they only grow).
+//! with `absolute`, so they only grow), except the call-duration histogram: a
+//! recorder's histogram takes one value per call, which the exporter does not have, so
+//! the percentiles go out as `breaker_latency_percentile_seconds{percentile}` alone.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use metrics::{Label, Unit, counter, describe_counter, describe_gauge, gauge};
 
-use crate::observe::states::one_hot;
+use crate::observe::states::{self, one_hot};
 use crate::registry::registry;
 
 /// Pushes every breaker's values to the installed `metrics` recorder.
@@ -64,7 +66,10 @@ impl MetricsExporter {
             "breaker_rejections_total",
             "Calls refused without reaching the service, by cause."
         );
-        describe_counter!("breaker_transitions_total", "State changes of the circuit.");
+        describe_counter!(
+            "breaker_transitions_total",
+            "State changes of the circuit, by the states left and entered."
+        );
         describe_counter!("breaker_opened_total", "Times the circuit opened.");
         describe_gauge!("breaker_failure_rate", "Failure rate of the sliding window, 0 to 1.");
         describe_gauge!("breaker_slow_call_rate", "Slow-call rate of the sliding window, 0 to 1.");
@@ -78,6 +83,11 @@ impl MetricsExporter {
             Unit::Seconds,
             "Longest latency of the calls in the window."
         );
+        describe_gauge!(
+            "breaker_latency_percentile_seconds",
+            Unit::Seconds,
+            "Percentiles of the time of every completed call since the breaker was built."
+        );
         describe_gauge!("breaker_bulkhead_in_use", "Bulkhead places in use.");
         describe_gauge!("breaker_bulkhead_queued", "Calls waiting in the bulkhead's queue.");
     }
@@ -87,15 +97,14 @@ impl MetricsExporter {
         for service in registry().services() {
             let Some(breaker) = registry().breaker(service) else { continue };
             let s = breaker.snapshot();
-            let labels = |extra: Option<(&'static str, &'static str)>| {
-                let mut labels = Vec::with_capacity(self.labels.len() + 2);
+            let labels_of = |extra: &[(&'static str, &'static str)]| {
+                let mut labels = Vec::with_capacity(self.labels.len() + 3);
                 labels.push(Label::new("service", service));
                 labels.extend(self.labels.iter().cloned());
-                if let Some((k, v)) = extra {
-                    labels.push(Label::new(k, v));
-                }
+                labels.extend(extra.iter().map(|&(k, v)| Label::new(k, v)));
                 labels
             };
+            let labels = |extra: Option<(&'static str, &'static str)>| labels_of(extra.as_slice());
             for (state, value) in one_hot(s.state) {
                 gauge!("breaker_state", labels(Some(("state", state)))).set(value);
             }
@@ -115,12 +124,24 @@ impl MetricsExporter {
             ] {
                 counter!("breaker_rejections_total", labels(Some(("cause", cause)))).absolute(n);
             }
-            counter!("breaker_transitions_total", labels(None)).absolute(s.transitions);
+            for (from, to, n) in states::transitions(&s) {
+                let pair = [("from", states::label(from)), ("to", states::label(to))];
+                counter!("breaker_transitions_total", labels_of(&pair)).absolute(n);
+            }
             counter!("breaker_opened_total", labels(None)).absolute(s.open_count);
             gauge!("breaker_failure_rate", labels(None)).set(s.window.failure_rate);
             gauge!("breaker_slow_call_rate", labels(None)).set(s.window.slow_call_rate);
             gauge!("breaker_latency_mean_seconds", labels(None)).set(s.latency.mean.as_secs_f64());
             gauge!("breaker_latency_max_seconds", labels(None)).set(s.latency.max.as_secs_f64());
+            for (quantile, value) in [
+                ("0.5", s.latency.p50),
+                ("0.9", s.latency.p90),
+                ("0.99", s.latency.p99),
+                ("0.999", s.latency.p999),
+            ] {
+                gauge!("breaker_latency_percentile_seconds", labels(Some(("percentile", quantile))))
+                    .set(value.as_secs_f64());
+            }
             gauge!("breaker_bulkhead_in_use", labels(None)).set(f64::from(s.bulkhead.in_use));
             gauge!("breaker_bulkhead_queued", labels(None)).set(f64::from(s.bulkhead.queued));
         }

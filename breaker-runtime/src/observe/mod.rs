@@ -4,11 +4,18 @@
 //! Nothing here may slow the call path: events are built only on transitions, on
 //! configuration changes, and for rejections only while someone subscribes.
 
+pub mod diagnosis;
 mod events;
+pub mod history;
+mod journal;
 mod snapshot;
 
 pub(crate) use events::{Channel, EventSink};
 pub use events::{Event, EventKind, Events, Reason, RecvError, RejectionKind, Subscription, TryRecvError};
+pub(crate) use journal::Journal;
+pub use journal::{TransitionCount, TransitionRecord};
+#[cfg(feature = "dashboard")]
+mod dashboard;
 #[cfg(feature = "dashboard")]
 pub mod endpoints;
 #[cfg(feature = "metrics")]
@@ -19,5 +26,6 @@ pub mod prometheus;
 mod states;
 
 pub use snapshot::{
-    BulkheadStats, CallTotals, FallbackStats, LatencyStats, ProbeStats, Rejections, Snapshot, WindowStats,
+    BulkheadStats, CallTotals, DurationHistogram, FallbackStats, LatencyStats, ProbeStats, Rejections,
+    Snapshot, WindowStats,
 };

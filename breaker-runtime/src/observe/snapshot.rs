@@ -3,9 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::breaker::latency;
 use crate::breaker::{Inner, Instant, Outcomes, State};
-use crate::observe::RejectionKind;
-use crate::sync::Ordering;
+use crate::observe::{RejectionKind, TransitionCount, TransitionRecord};
+use crate::sync::{Ordering, lock};
 
 /// A copy of a breaker's state and counters, taken without blocking its calls.
 ///
@@ -33,8 +34,10 @@ pub struct Snapshot {
     pub calls: CallTotals,
     /// Counts of the sliding window.
     pub window: WindowStats,
-    /// Latency of the calls in the window.
+    /// Latency: of the calls in the window (mean, max), and percentiles of every call.
     pub latency: LatencyStats,
+    /// How long completed calls took, since the breaker was built.
+    pub durations: DurationHistogram,
     /// Rejections since the breaker was created.
     pub rejections: Rejections,
     /// Probes of a half-open circuit.
@@ -51,6 +54,10 @@ pub struct Snapshot {
     pub recoveries: u64,
     /// Transitions made (never reset).
     pub transitions: u64,
+    /// Transitions made, by the states left and entered: the pairs that occurred.
+    pub transitions_by: Vec<TransitionCount>,
+    /// The most recent transitions with their reasons (up to 32), oldest first.
+    pub recent_transitions: Vec<TransitionRecord>,
     /// Time of the last successful call.
     pub last_success: Option<SystemTime>,
     /// Time of the last failed call.
@@ -73,6 +80,14 @@ pub struct CallTotals {
     pub ignored: u64,
     /// Calls cut by the breaker's timeout.
     pub timeouts: u64,
+    /// Total time of the successes.
+    pub success_time: Duration,
+    /// Total time of the failures.
+    pub failure_time: Duration,
+    /// Total time of the ignored calls.
+    pub ignored_time: Duration,
+    /// Total time of the timed-out calls.
+    pub timeout_time: Duration,
 }
 
 /// Counts of the sliding window. `calls == successes + failures + ignored`.
@@ -81,6 +96,9 @@ pub struct CallTotals {
 pub struct WindowStats {
     /// The window's length.
     pub length: Duration,
+    /// Judged calls (successes and failures) the window needs before its rates are
+    /// judged (the configured `min_calls`).
+    pub min_calls: u32,
     /// Completed calls (cancelled calls are not counted).
     pub calls: u64,
     /// Calls classified as successes.
@@ -99,15 +117,94 @@ pub struct WindowStats {
     pub slow_call_rate: f64,
 }
 
-/// Latency of the calls in the window, measured on the breaker's coarse clock
-/// (millisecond resolution on the real clock; the mean stays unbiased).
+/// Latency, measured on the breaker's coarse clock (millisecond resolution on the real
+/// clock; the mean stays unbiased). The mean and the max cover the calls in the window;
+/// the percentiles cover every call since the breaker was built, read from
+/// [`Snapshot::durations`] (within 12.5%; for the percentiles of a recent interval,
+/// take [`DurationHistogram::since`] of two snapshots, or use Prometheus's
+/// `histogram_quantile` over the exported buckets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LatencyStats {
-    /// Mean call time.
+    /// Mean call time in the window.
     pub mean: Duration,
-    /// Longest call time.
+    /// Longest call time in the window.
     pub max: Duration,
+    /// Median call time.
+    pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// 99.9th percentile.
+    pub p999: Duration,
+}
+
+/// A histogram of call times: fixed buckets (up to 1 ms, then each doubling up to
+/// 65.536 s cut in four, then the rest), counted without locks on the call path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurationHistogram {
+    counts: [u64; latency::BUCKETS],
+    sum: Duration,
+}
+
+impl Default for DurationHistogram {
+    fn default() -> Self {
+        DurationHistogram { counts: [0; latency::BUCKETS], sum: Duration::ZERO }
+    }
+}
+
+impl DurationHistogram {
+    /// Calls counted.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// Their total time.
+    pub fn sum(&self) -> Duration {
+        self.sum
+    }
+
+    /// Every bucket: its inclusive upper bound (`None` for the last, unbounded one) and
+    /// the calls in it (not cumulative).
+    pub fn buckets(&self) -> impl Iterator<Item = (Option<Duration>, u64)> + '_ {
+        self.counts.iter().enumerate().map(|(k, &n)| (latency::upper_bound(k), n))
+    }
+
+    /// The time under which a share `q` (0 to 1) of the calls finished, interpolated
+    /// inside its bucket; zero for an empty histogram. Beyond the last bound it is the
+    /// last bound (65.536 s): "at least".
+    pub fn percentile(&self, q: f64) -> Duration {
+        let count = self.count();
+        if count == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * count as f64).ceil() as u64).clamp(1, count);
+        let mut below = 0;
+        for (k, &n) in self.counts.iter().enumerate() {
+            if below + n >= rank {
+                let lower = latency::lower_bound(k);
+                let Some(upper) = latency::upper_bound(k) else { return lower };
+                let share = (rank - below) as f64 / n as f64;
+                return lower + (upper - lower).mul_f64(share);
+            }
+            below += n;
+        }
+        Duration::ZERO
+    }
+
+    /// The calls counted here and not in `earlier` (a histogram of the same breaker,
+    /// read before): the histogram of the interval between the two.
+    pub fn since(&self, earlier: &DurationHistogram) -> DurationHistogram {
+        DurationHistogram {
+            counts: std::array::from_fn(|k| self.counts[k].saturating_sub(earlier.counts[k])),
+            sum: self.sum.saturating_sub(earlier.sum),
+        }
+    }
+
+    fn of(counts: [u64; latency::BUCKETS], sum_nanos: u64) -> DurationHistogram {
+        DurationHistogram { counts, sum: Duration::from_nanos(sum_nanos) }
+    }
 }
 
 /// Rejections by cause.
@@ -175,12 +272,20 @@ impl Snapshot {
         let totals = inner.window.totals(now);
         let mut rejected = [0u64; RejectionKind::COUNT];
         let mut outcomes = [0u64; 4];
+        let mut outcome_nanos = [0u64; 4];
+        let mut durations = [0u64; latency::BUCKETS];
         let (mut last_success, mut last_failure) = (0, 0);
         for lane in inner.window.all_lanes() {
             for (sum, counter) in rejected.iter_mut().zip(&lane.rejected) {
                 *sum += counter.load(Ordering::Relaxed);
             }
             for (sum, counter) in outcomes.iter_mut().zip(&lane.outcomes) {
+                *sum += counter.load(Ordering::Relaxed);
+            }
+            for (sum, counter) in outcome_nanos.iter_mut().zip(&lane.outcome_nanos) {
+                *sum = sum.wrapping_add(counter.load(Ordering::Relaxed));
+            }
+            for (sum, counter) in durations.iter_mut().zip(lane.durations().into_iter().flatten()) {
                 *sum += counter.load(Ordering::Relaxed);
             }
             last_success = last_success.max(lane.last_success.load(Ordering::Relaxed));
@@ -190,6 +295,12 @@ impl Snapshot {
         let stamp = |v: u64| (v != 0).then(|| clock.system_time(Instant::from_nanos(v - 1)));
         let config = inner.config();
         let s = &inner.stats;
+        let durations =
+            DurationHistogram::of(durations, outcome_nanos.iter().fold(0, |a, n| a.wrapping_add(*n)));
+        let (transitions_by, recent_transitions) = {
+            let journal = lock(&inner.journal);
+            (journal.counts(), journal.recent())
+        };
         Snapshot {
             service: inner.service,
             state: phase.state,
@@ -200,6 +311,7 @@ impl Snapshot {
             retry_after: phase.retry_after,
             window: WindowStats {
                 length: config.window,
+                min_calls: config.min_calls,
                 calls: totals.calls,
                 successes: totals.successes(),
                 failures: totals.failures,
@@ -212,12 +324,21 @@ impl Snapshot {
             latency: LatencyStats {
                 mean: totals.latency_mean(),
                 max: Duration::from_nanos(totals.latency_max),
+                p50: durations.percentile(0.5),
+                p90: durations.percentile(0.9),
+                p99: durations.percentile(0.99),
+                p999: durations.percentile(0.999),
             },
+            durations,
             calls: CallTotals {
                 successes: outcomes[Outcomes::SUCCESS],
                 failures: outcomes[Outcomes::FAILURE],
                 ignored: outcomes[Outcomes::IGNORED],
                 timeouts: outcomes[Outcomes::TIMEOUT],
+                success_time: Duration::from_nanos(outcome_nanos[Outcomes::SUCCESS]),
+                failure_time: Duration::from_nanos(outcome_nanos[Outcomes::FAILURE]),
+                ignored_time: Duration::from_nanos(outcome_nanos[Outcomes::IGNORED]),
+                timeout_time: Duration::from_nanos(outcome_nanos[Outcomes::TIMEOUT]),
             },
             rejections: Rejections {
                 open: rejected[RejectionKind::Open.index()],
@@ -241,6 +362,8 @@ impl Snapshot {
             recovery_attempts: s.recovery_attempts.load(Ordering::Relaxed),
             recoveries: s.recoveries.load(Ordering::Relaxed),
             transitions: s.transitions.load(Ordering::Relaxed),
+            transitions_by,
+            recent_transitions,
             last_success: stamp(last_success),
             last_failure: stamp(last_failure),
             taken_at: clock.system_time(now),

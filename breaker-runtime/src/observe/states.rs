@@ -1,4 +1,4 @@
-//! The `state` label of the exporters (Prometheus text, the `metrics` facade).
+//! The state labels of the exporters (Prometheus text, the `metrics` facade).
 
 use crate::breaker::State;
 
@@ -16,4 +16,54 @@ const STATES: [(State, &str); 5] = [
 pub(crate) fn one_hot(state: State) -> impl Iterator<Item = (&'static str, f64)> {
     let current = if state == State::MetricsOnly { State::Closed } else { state };
     STATES.into_iter().map(move |(s, label)| (label, f64::from(u8::from(s == current))))
+}
+
+/// Each state's series value with resilience4j's labels, metrics-only a state of its
+/// own as resilience4j has it.
+pub(crate) fn one_hot_resilience4j(state: State) -> impl Iterator<Item = (&'static str, f64)> {
+    const R4J: [(State, &str); 6] = [
+        (State::Closed, "closed"),
+        (State::Open, "open"),
+        (State::HalfOpen, "half_open"),
+        (State::ForcedOpen, "forced_open"),
+        (State::Disabled, "disabled"),
+        (State::MetricsOnly, "metrics_only"),
+    ];
+    R4J.into_iter().map(move |(s, label)| (label, f64::from(u8::from(s == state))))
+}
+
+/// The `from`/`to` label of a state in transition counts.
+pub(crate) fn label(state: State) -> &'static str {
+    match state {
+        State::Closed => "closed",
+        State::Open => "open",
+        State::HalfOpen => "half_open",
+        State::ForcedOpen => "forced_open",
+        State::Disabled => "disabled",
+        State::MetricsOnly => "metrics_only",
+    }
+}
+
+/// The transitions a breaker makes by itself, exported from startup (at 0) so that a
+/// rate over them works from the first one; operators' transitions appear once made.
+pub(crate) const AUTOMATIC: [(State, State); 4] = [
+    (State::Closed, State::Open),
+    (State::Open, State::HalfOpen),
+    (State::HalfOpen, State::Closed),
+    (State::HalfOpen, State::Open),
+];
+
+/// Every from/to pair to export for `snapshot`: the automatic ones, then the others
+/// that occurred.
+pub(crate) fn transitions(snapshot: &crate::observe::Snapshot) -> Vec<(State, State, u64)> {
+    let count = |from, to| {
+        snapshot.transitions_by.iter().find(|t| t.from == from && t.to == to).map_or(0, |t| t.count)
+    };
+    let mut out: Vec<(State, State, u64)> = AUTOMATIC.iter().map(|&(f, t)| (f, t, count(f, t))).collect();
+    for t in &snapshot.transitions_by {
+        if !AUTOMATIC.contains(&(t.from, t.to)) {
+            out.push((t.from, t.to, t.count));
+        }
+    }
+    out
 }

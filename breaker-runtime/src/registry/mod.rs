@@ -28,6 +28,7 @@ pub use effective::{ConfigReport, ServiceConfig, Source};
 #[cfg(feature = "config-file")]
 pub use file::{ConfigFileError, FileProblem, MAX_FILE_BYTES, Origin};
 pub use layer::{ConfigLayer, Off};
+pub(crate) use layer::{config_values, format_duration};
 #[cfg(feature = "watch")]
 pub use watch::ConfigWatcher;
 
@@ -207,6 +208,17 @@ impl Registry {
     /// The breaker of `service`, if the service is known.
     pub fn breaker(&self, service: &str) -> Option<CircuitBreaker> {
         self.read().get(service).map(|s| s.breaker.clone())
+    }
+
+    /// What `service`'s counters, transitions and history say about its configuration:
+    /// its state and configuration, the recent failure pattern, how often it opened
+    /// in the last hour, and findings (a threshold that opens on a blip, a timeout far
+    /// from the p99, a window too sparse to judge, 4xx counted as failures, probes
+    /// that keep failing, flapping), each with the value seen and the change to make.
+    /// The history is [`observe::history::history()`](crate::observe::history::history).
+    pub fn diagnose(&self, service: &str) -> Result<crate::observe::diagnosis::Diagnosis, Error> {
+        let breaker = self.get(service)?;
+        Ok(crate::observe::diagnosis::diagnose(&breaker, crate::observe::history::history()))
     }
 
     /// The breaker of `service`, or an error naming the nearest known service.

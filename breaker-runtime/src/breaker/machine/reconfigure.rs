@@ -11,6 +11,7 @@ use super::super::clock::Clock;
 use super::super::config::Config;
 use super::super::state::{State, unpack};
 use super::pack_count;
+use crate::registry::config_values;
 
 impl Inner {
     pub(crate) fn reconfigure(&self, config: Config) {
@@ -30,9 +31,18 @@ impl Inner {
         }
         self.bulkhead.resize(config.max_concurrent);
         let now = self.clock.recent();
+        // For the log: each changed key with its old and new value.
+        let (old, new) = (config_values(&before), config_values(&config));
+        let changes: Vec<String> = old
+            .iter()
+            .zip(&new)
+            .filter(|(a, b)| a.1 != b.1)
+            .map(|((key, a), (_, b))| format!("{key}: {a} -> {b}"))
+            .collect();
         self.emit(EventKind::ConfigChanged { before: Box::new(before), after: Box::new(config) }, now);
         drop(guard);
-        tracing::info!(service = self.service, "configuration changed");
+        let state = self.load().1.as_str();
+        tracing::info!(service = self.service, state, changes = changes.join(", "), "configuration changed");
         if self.load().1 == State::Open {
             // The recovery timeout may be shorter now.
             self.arm_recovery_timer();

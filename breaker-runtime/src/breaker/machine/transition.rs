@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
-use crate::observe::{Event, EventKind, Reason};
+use crate::observe::{Event, EventKind, Reason, TransitionRecord};
 use crate::sync::{Ordering, lock};
 
 use super::super::Inner;
 use super::super::clock::Instant;
+use super::super::state::short;
 use super::super::state::{State, pack, unpack};
-use super::{Expect, pack_count, pack_probes};
+use super::super::window::Totals;
+use super::{COUNT_MASK, Expect, pack_count, pack_probes, tag_of};
 
 impl Inner {
     /// Moves an open circuit whose recovery timeout has passed to half-open.
@@ -59,6 +61,14 @@ impl Inner {
             _ => {}
         }
         let next = generation + 1;
+        // What the log line says the breaker saw, read before the new state resets it.
+        let failures = self.failures.load(Ordering::Relaxed);
+        let consecutive = if current == State::Closed && tag_of(failures) == short(generation) {
+            (failures & COUNT_MASK) as u32
+        } else {
+            0
+        };
+        let seen = (consecutive, self.window.totals(now));
         match to {
             State::Open => self.opened_at.store(now.as_nanos(), Ordering::Relaxed),
             State::HalfOpen => self.probes.store(pack_probes(next, 0, 0), Ordering::Relaxed),
@@ -82,23 +92,61 @@ impl Inner {
         if to == State::Open {
             self.stats.open_count.fetch_add(1, Ordering::Relaxed);
         }
+        lock(&self.journal).record(TransitionRecord {
+            from: current,
+            to,
+            reason: reason.clone(),
+            generation: next,
+            time: self.clock.system_time(now),
+        });
         // Sent under the lock, so subscribers see transitions in order.
         self.emit(EventKind::Transition { from: current, to, reason: reason.clone(), generation: next }, now);
         drop(guard);
-        self.log_transition(current, to, &reason);
+        self.log_transition(current, to, &reason, next, seen);
         if to == State::Open {
             self.arm_recovery_timer();
         }
         true
     }
 
-    pub(super) fn log_transition(&self, from: State, to: State, reason: &Reason) {
+    /// Logs a transition with the fields of the design (OBS-11): the states, the
+    /// trigger, what the breaker counted, and the configured limits, so that a JSON
+    /// subscriber gives one structured record per transition.
+    fn log_transition(&self, from: State, to: State, reason: &Reason, generation: u64, seen: (u32, Totals)) {
+        let (consecutive_failures, window) = seen;
+        let config = self.config();
         let service = self.service;
+        let from = from.as_str();
+        let to_str = to.as_str();
+        let trigger = reason.to_string();
+        let threshold = config.threshold.map(u64::from);
+        let failure_rate_threshold = config.failure_rate;
+        let window_calls = window.calls;
+        let window_failures = window.failures;
+        let failure_rate = window.failure_rate();
+        let recovery_timeout_ms = config.recovery_timeout.as_millis() as u64;
+        macro_rules! log {
+            ($level:ident, $message:literal) => {
+                tracing::$level!(
+                    service,
+                    from,
+                    to = to_str,
+                    trigger,
+                    generation,
+                    consecutive_failures,
+                    window_calls,
+                    window_failures,
+                    failure_rate,
+                    threshold,
+                    failure_rate_threshold,
+                    recovery_timeout_ms,
+                    $message
+                )
+            };
+        }
         match to {
-            State::Open | State::ForcedOpen => {
-                tracing::warn!(service, %from, %to, %reason, "circuit opened");
-            }
-            _ => tracing::info!(service, %from, %to, %reason, "circuit state changed"),
+            State::Open | State::ForcedOpen => log!(warn, "circuit opened"),
+            _ => log!(info, "circuit state changed"),
         }
     }
 

@@ -10,7 +10,7 @@ use tower_service::Service;
 use crate::breaker::{Admission, OwnedSleep};
 use crate::classify::Outcome;
 use crate::error::Error;
-use crate::integrations::judge::{Judge, Origin, Protocol, grpc_status_of_http};
+use crate::integrations::judge::{Judge, Origin, Protocol, grpc_status_of_http, note_client_error};
 
 use super::body::ResponseBody;
 use super::error::ServiceError;
@@ -236,7 +236,11 @@ fn judge_response<R>(
     let custom =
         custom.and_then(|s| s.classify.as_ref()).and_then(|classify| classify(status, response.headers()));
     let outcome = match (custom, judge.protocol) {
-        (Some(outcome), _) => outcome,
+        (Some(outcome), Protocol::Http) => {
+            note_client_error(taken.breaker(), status.as_u16(), outcome);
+            outcome
+        }
+        (Some(outcome), Protocol::Grpc) => outcome,
         (None, Protocol::Http) => {
             judge.http_response(taken.breaker(), origin, status.as_u16(), response.headers())
         }

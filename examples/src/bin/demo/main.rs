@@ -3,7 +3,9 @@
 //! A service on 127.0.0.1 goes through phases (healthy, 50% errors, down with hangs,
 //! recovering, healthy) while clients call it through three `#[circuit_breaker]`
 //! functions. The terminal shows each breaker's state and counters live, and every
-//! transition with its reason; the run ends by itself with a summary.
+//! transition with its reason; the run ends by itself with a summary. The operators'
+//! dashboard serves the same breakers on 127.0.0.1 while it runs (its address is
+//! printed); `--keep-open` keeps it up after the summary.
 //!
 //! `cargo run` (from the repository root) runs it; `cargo run -- --help` lists the
 //! options.
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use breaker_runtime::observe::endpoints::Endpoints;
 use breaker_runtime::{CircuitBreaker, EventKind, registry};
 use clap::Parser;
 use tokio::sync::mpsc;
@@ -45,6 +48,14 @@ struct Options {
     /// transition (for logs). Chosen by itself when the output is not a terminal.
     #[arg(long)]
     plain: bool,
+    /// Port of the dashboard and the operators' endpoints on 127.0.0.1 (0: one the
+    /// system picks).
+    #[arg(long, default_value_t = 0)]
+    dashboard_port: u16,
+    /// After the summary, keep serving the dashboard until Ctrl-C, for a person to
+    /// look at the breakers' history.
+    #[arg(long)]
+    keep_open: bool,
 }
 
 /// The services of the demo, in display order.
@@ -66,7 +77,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let breakers: Vec<CircuitBreaker> =
         SERVICES.iter().map(|s| registry().get(s)).collect::<Result<_, _>>()?;
     let mut screen = Screen::new(plain, timeline.clone(), breakers.clone());
-    screen.banner(&base);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", options.dashboard_port)).await?;
+    let dashboard = format!("http://{}/", listener.local_addr()?);
+    let endpoints = Endpoints::new().snapshot_interval(Duration::from_secs(1));
+    tokio::spawn(async move { axum::serve(listener, endpoints.router()).await });
+    screen.banner(&base, &dashboard);
 
     let (transitions, mut received) = mpsc::unbounded_channel();
     for breaker in &breakers {
@@ -120,6 +135,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         screen.transition(transition);
     }
     screen.summary();
+    if options.keep_open {
+        println!("\ndashboard: {dashboard}\n(serving until Ctrl-C)");
+        tokio::signal::ctrl_c().await?;
+    }
     Ok(())
 }
 

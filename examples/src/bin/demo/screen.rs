@@ -38,6 +38,8 @@ pub struct Screen {
     breakers: Vec<CircuitBreaker>,
     /// The transitions and the phase changes, in the order they happened.
     log: Vec<Entry>,
+    /// The dashboard's address, shown on every frame.
+    dashboard: String,
 }
 
 const RESET: &str = "\x1b[0m";
@@ -52,15 +54,17 @@ const LEGEND: &str = "calls, fail%: the breaker's window; rejected: calls refuse
 
 impl Screen {
     pub fn new(plain: bool, timeline: Timeline, breakers: Vec<CircuitBreaker>) -> Screen {
-        Screen { plain, timeline, breakers, log: Vec::new() }
+        Screen { plain, timeline, breakers, log: Vec::new(), dashboard: String::new() }
     }
 
-    pub fn banner(&self, base: &str) {
+    pub fn banner(&mut self, base: &str, dashboard: &str) {
+        self.dashboard = dashboard.to_owned();
         let banner = format!(
             "breaker demo: a flaky service at {base}, three protected clients, {}s",
             self.timeline.length().as_secs()
         );
         println!("{}", wrap(&banner, 0, 2));
+        println!("dashboard: {dashboard}");
     }
 
     /// The service entered `phase`, at its scheduled time.
@@ -157,6 +161,7 @@ impl Screen {
             self.timeline.length().as_secs(),
             self.timeline.phase().name()
         );
+        let _ = writeln!(frame, "  dashboard: {}\n", self.dashboard);
         frame.push_str(&self.table());
         let _ = writeln!(frame, "\n  transitions:");
         for entry in self.log.iter().rev().take(14).collect::<Vec<_>>().into_iter().rev() {

@@ -1,0 +1,81 @@
+//! Transition and configuration-change log records carry the design's fields
+//! (OBS-11), so a JSON `tracing` subscriber gives one structured record each.
+
+mod common;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use breaker_runtime::Config;
+use common::*;
+use serde_json::Value;
+
+/// A writer that keeps what the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn records(&self) -> Vec<Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    }
+}
+
+fn logged(f: impl FnOnce()) -> Vec<Value> {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    tracing::subscriber::with_default(subscriber, f);
+    captured.records()
+}
+
+#[test]
+fn an_opening_is_one_json_record_with_states_trigger_counts_and_limits() {
+    let records = logged(|| {
+        let (breaker, _clock) = manual("logs-open", Config::builder().threshold(3).recovery_timeout(secs(7)));
+        breaker.try_acquire().unwrap().success();
+        for _ in 0..3 {
+            breaker.try_acquire().unwrap().failure();
+        }
+    });
+    let opened: Vec<&Value> = records.iter().filter(|r| r["fields"]["message"] == "circuit opened").collect();
+    assert_eq!(opened.len(), 1, "{records:?}");
+    let r = opened[0];
+    assert_eq!(r["level"], "WARN");
+    let f = &r["fields"];
+    assert_eq!(f["service"], "logs-open");
+    assert_eq!((f["from"].as_str(), f["to"].as_str()), (Some("closed"), Some("open")));
+    assert_eq!(f["trigger"], "3 consecutive failures (threshold 3)");
+    assert_eq!(f["consecutive_failures"], 3);
+    assert_eq!((f["window_calls"].as_u64(), f["window_failures"].as_u64()), (Some(4), Some(3)));
+    assert_eq!(f["failure_rate"], 0.75);
+    assert_eq!(f["threshold"], 3);
+    assert_eq!(f["recovery_timeout_ms"], 7000);
+    assert_eq!(f["generation"], 1, "the first transition");
+}
+
+#[test]
+fn a_configuration_change_names_each_key_changed_with_both_values() {
+    let records = logged(|| {
+        let (breaker, _clock) = manual("logs-config", Config::builder().threshold(3));
+        let config = Config::builder().threshold(9).build().unwrap();
+        breaker.reconfigure(config).unwrap();
+    });
+    let changed: Vec<&Value> =
+        records.iter().filter(|r| r["fields"]["message"] == "configuration changed").collect();
+    assert_eq!(changed.len(), 1, "{records:?}");
+    let f = &changed[0]["fields"];
+    assert_eq!(f["service"], "logs-config");
+    assert_eq!(f["state"], "closed");
+    assert_eq!(f["changes"], "threshold: 3 -> 9");
+}
