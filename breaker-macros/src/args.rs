@@ -8,7 +8,7 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{Ident, LitFloat, LitInt, LitStr, Path, Token};
+use syn::{Ident, LitBool, LitFloat, LitInt, LitStr, Path, Token};
 
 /// One `key = value` of the attribute, as written.
 pub(crate) struct Entry {
@@ -21,6 +21,7 @@ pub(crate) enum Value {
     Str(LitStr),
     Int(LitInt),
     Float(LitFloat),
+    Bool(LitBool),
     Path(Path),
     List(Vec<Path>, Span),
     /// Anything else: reported by the key's check.
@@ -33,6 +34,7 @@ impl Value {
             Value::Str(lit) => lit.span(),
             Value::Int(lit) => lit.span(),
             Value::Float(lit) => lit.span(),
+            Value::Bool(lit) => lit.span(),
             Value::Path(path) => path.span(),
             Value::List(_, span) => *span,
             Value::Other(tokens) => tokens.span(),
@@ -45,6 +47,7 @@ impl Value {
             Value::Str(_) => "a string",
             Value::Int(_) => "an integer",
             Value::Float(_) => "a decimal number",
+            Value::Bool(_) => "a boolean",
             Value::Path(_) => "a path",
             Value::List(..) => "a list",
             Value::Other(_) => "an expression",
@@ -154,6 +157,9 @@ fn parse_value(input: ParseStream<'_>) -> syn::Result<Value> {
     }
     if input.peek(LitFloat) {
         return Ok(Value::Float(input.parse()?));
+    }
+    if input.peek(LitBool) {
+        return Ok(Value::Bool(input.parse()?));
     }
     if input.peek(syn::token::Bracket) {
         let content;

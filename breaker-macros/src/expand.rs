@@ -131,8 +131,15 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
     };
 
     let (state, call) = if checked.fallbacks.is_empty() {
+        // A traced call (`trace = true`, in the attribute or a layer) takes a boxed future
+        // of its own: an untraced one pays a load and a branch, nothing in size.
+        let args = quote!(__BREAKER_SITE.breaker(), #classify_local, #body_local, #into_local, #reject_local);
         let call = quote! {
-            #private::call(__BREAKER_SITE.breaker(), #classify_local, #body_local, #into_local, #reject_local).await
+            if #private::traced(__BREAKER_SITE.breaker()) {
+                #private::call_traced(#args).await
+            } else {
+                #private::call(#args).await
+            }
         };
         (TokenStream::new(), call)
     } else {
@@ -166,15 +173,20 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
                 #chain
             };
         };
+        let args = quote! {
+            __BREAKER_SITE.breaker(),
+            #classify_local,
+            #body_local,
+            #into_local,
+            #reject_local,
+            #fallback_local,
+        };
         let call = quote! {
-            #private::call_with_fallback(
-                __BREAKER_SITE.breaker(),
-                #classify_local,
-                #body_local,
-                #into_local,
-                #reject_local,
-                #fallback_local,
-            ).await
+            if #private::traced(__BREAKER_SITE.breaker()) {
+                #private::call_with_fallback_traced(#args).await
+            } else {
+                #private::call_with_fallback(#args).await
+            }
         };
         (state, call)
     };
@@ -211,6 +223,7 @@ fn definition(checked: &Checked, name: &syn::Ident, private: &TokenStream) -> To
                 quote!(#r)
             }
             Setting::Nanos(n) => quote!(#private::Duration::from_nanos(#n)),
+            Setting::Switch(b) => quote!(#b),
             Setting::Off => return None,
         };
         Some(quote!(#key: ::core::option::Option::Some(#value)))

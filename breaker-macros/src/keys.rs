@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     Rate,
     /// A duration string (`"250ms"`).
     Duration,
+    /// `true` or `false`.
+    Switch,
 }
 
 /// A key that sets a value: in the attribute, the file, and runtime overrides.
@@ -75,6 +77,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
         kind: Kind::Duration,
         off: false,
     },
+    Setting { name: "trace", variant: "Trace", kind: Kind::Switch, off: false },
 ];
 
 /// The keys that name code, not values: the attribute's alone.
@@ -105,6 +108,7 @@ pub(crate) fn table(callback: proc_macro2::TokenStream) -> proc_macro2::TokenStr
             }
             Kind::Rate => quote!(rate),
             Kind::Duration => quote!(duration),
+            Kind::Switch => quote!(switch),
         };
         let off = if s.off { quote!(off) } else { quote!(on) };
         quote!(#name #variant #kind #off;)

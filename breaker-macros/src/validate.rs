@@ -56,6 +56,7 @@ pub(crate) enum Setting {
     Count(u32),
     Rate(f64),
     Nanos(u64),
+    Switch(bool),
     /// `"off"`: the rule or policy is turned off.
     Off,
 }
@@ -175,6 +176,15 @@ pub(crate) fn check_args(entries: Vec<Entry>, function: &syn::Ident, errors: &mu
                     checked.settings.insert(key_name, (Setting::Nanos(nanos), value.span()));
                 }
             }
+            Kind::Setting(keys::Kind::Switch) => match &value {
+                Value::Bool(lit) => {
+                    checked.settings.insert(key_name, (Setting::Switch(lit.value), value.span()));
+                }
+                other => errors.on(
+                    other,
+                    format!("`{key_name}` takes `true` or `false`, like `{key_name} = true`, not {}", other.kind()),
+                ),
+            },
             Kind::Fallback => match value {
                 Value::Path(path) => checked.fallbacks.push(path),
                 Value::List(paths, span) if paths.is_empty() => {
@@ -215,6 +225,7 @@ pub(crate) fn example(key: &str) -> String {
         Some(Kind::Setting(keys::Kind::Count { min, max })) => example_count(min, max).to_string(),
         Some(Kind::Setting(keys::Kind::Rate)) => "0.5".to_owned(),
         Some(Kind::Setting(keys::Kind::Duration)) => "\"10s\"".to_owned(),
+        Some(Kind::Setting(keys::Kind::Switch)) => "true".to_owned(),
         Some(Kind::Fallback) => "a_function".to_owned(),
         Some(Kind::Classify) => "a_classifier".to_owned(),
         Some(Kind::Crate) => "my_breaker".to_owned(),

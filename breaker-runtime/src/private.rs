@@ -25,7 +25,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::breaker::{Attempt, Convert, protect_with_fallback};
+use crate::breaker::{Attempt, Convert, Traced, call_span, protect_with_fallback};
 use crate::classify::Classify;
 use crate::error::Error;
 use crate::policy::fallback::{Attempts, Fallback, sealed};
@@ -177,6 +177,64 @@ where
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The future of a traced call without fallback (`trace = true`): the attempt,
+    /// polled inside the call's span, which records how it was admitted and ended.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TracedGuarded<'a, F, C, Q> {
+        span: tracing::Span,
+        #[pin]
+        attempt: Attempt<'a, F, C, Traced<Convert<Q>>>,
+    }
+}
+
+impl<T, E, F, C, Q> Future for TracedGuarded<'_, F, C, Q>
+where
+    F: Future<Output = Result<T, E>>,
+    C: Classify<T, E>,
+    Q: Fn(Error) -> E,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T, E>> {
+        let this = self.project();
+        // Entered while the body runs: its own spans and events are the call's children.
+        let _entered = this.span.enter();
+        this.attempt.poll(cx)
+    }
+}
+
+/// Whether calls of `breaker` are traced (`trace = true` in the attribute or a layer):
+/// the attribute's expansion then takes [`call_traced`] or
+/// [`call_with_fallback_traced`], so an untraced call pays one load and one branch.
+#[inline(always)]
+pub fn traced(breaker: &CircuitBreaker) -> bool {
+    breaker.inner.settings.traced()
+}
+
+/// The boxed future of [`call_traced`].
+pub type TracedCall<F, C, P, Q> = Pin<Box<TracedGuarded<'static, AsResult<F, P>, C, Q>>>;
+
+/// [`call`] in a `tracing` span (boxed: the untraced path does not grow by it).
+#[cold]
+pub fn call_traced<T, E, F, C, P, Q>(
+    breaker: &'static CircuitBreaker,
+    classify: C,
+    body: F,
+    into: P,
+    reject: Q,
+) -> TracedCall<F, C, P, Q>
+where
+    F: Future,
+    P: Fn(F::Output) -> Result<T, E>,
+    Q: Fn(Error) -> E,
+{
+    let inner = &breaker.inner;
+    let span = call_span(inner);
+    let finish = Traced { finish: Convert(reject), span: Some(Box::new(span.clone())) };
+    Box::pin(TracedGuarded { span, attempt: Attempt::new(inner, AsResult { body, into }, classify, finish) })
+}
+
 /// A protected call without fallback: what the attribute expands to.
 ///
 /// Nothing here is bounded by the user's types: what could be wrong with them is
@@ -215,7 +273,31 @@ where
     C: Classify<T, E>,
     B: Fallback<T, E>,
 {
-    protect_with_fallback(&breaker.inner, classify, AsResult { body, into }, fallback, reject).await
+    protect_with_fallback(&breaker.inner, classify, AsResult { body, into }, fallback, reject, None).await
+}
+
+/// [`call_with_fallback`] in a `tracing` span (boxed, as [`call_traced`]).
+#[cold]
+pub fn call_with_fallback_traced<T, E, F, C, P, Q, B>(
+    breaker: &'static CircuitBreaker,
+    classify: C,
+    body: F,
+    into: P,
+    reject: Q,
+    fallback: B,
+) -> Pin<Box<impl Future<Output = Result<T, E>>>>
+where
+    F: Future,
+    P: Fn(F::Output) -> Result<T, E>,
+    Q: Fn(Error) -> E,
+    C: Classify<T, E>,
+    B: Fallback<T, E>,
+{
+    let inner = &breaker.inner;
+    let span = call_span(inner);
+    let call =
+        protect_with_fallback(inner, classify, AsResult { body, into }, fallback, reject, Some(span.clone()));
+    Box::pin(tracing::Instrument::instrument(call, span))
 }
 
 /// `first`, then `next` if it fails: the links of a chain, in order.
@@ -496,11 +578,11 @@ pub mod autoref {
 
 /// The latency histogram's recording, as the call path does it (for the benchmark of
 /// `record` alone): the bucket of a time, and one increment of a lane's counter.
-pub struct LatencyRecorder(Box<[crate::sync::AtomicU64; crate::breaker::latency::BUCKETS]>);
+pub struct LatencyRecorder(Box<[std::sync::atomic::AtomicU64; crate::breaker::latency::BUCKETS]>);
 
 impl Default for LatencyRecorder {
     fn default() -> Self {
-        LatencyRecorder(Box::new(std::array::from_fn(|_| crate::sync::AtomicU64::new(0))))
+        LatencyRecorder(Box::new(std::array::from_fn(|_| std::sync::atomic::AtomicU64::new(0))))
     }
 }
 

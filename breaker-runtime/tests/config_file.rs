@@ -67,7 +67,7 @@ async fn layers_apply_lowest_first_and_report_their_sources() {
     let _files = FILES.lock().await;
     let _ = layers(true).await;
     let (_dir, path) = file(
-        "[defaults]\nrecovery_timeout = \"20s\"\ntimeout = \"2s\"\n\n[profiles.slow]\ntimeout = \"5s\"\n\n[services.cfg-layers]\nprofile = \"slow\"\nsuccess_threshold = 2\n",
+        "[defaults]\nrecovery_timeout = \"20s\"\ntimeout = \"2s\"\n\n[profiles.slow]\ntimeout = \"5s\"\n\n[services.cfg-layers]\nprofile = \"slow\"\nsuccess_threshold = 2\ntrace = true\n",
     );
     let report = registry().load_config(&path).expect("the file is valid");
     let service =
@@ -76,6 +76,7 @@ async fn layers_apply_lowest_first_and_report_their_sources() {
     assert_eq!(service.config.recovery_timeout, secs(20), "[defaults] applies");
     assert_eq!(service.config.timeout, Some(secs(5)), "the profile beats [defaults] and the attribute");
     assert_eq!(service.config.success_threshold, 2, "the service section applies");
+    assert!(service.config.trace, "a switch from the file");
     let source =
         |key: &str| service.values.iter().find(|(k, _, _)| *k == key).map(|(_, v, s)| (v.clone(), s.clone()));
     assert!(matches!(source("threshold"), Some((v, Source::Attribute(_))) if v == "4"));
@@ -182,6 +183,11 @@ fn every_file_error_names_the_file_the_line_and_the_key() {
             "[services.cfg-errors]\nprofile = \"fast\"\n",
             2,
             "`[services.cfg-errors]` selects the unknown profile `fast`",
+        ),
+        (
+            "[defaults]\ntrace = \"yes\"\n",
+            2,
+            "`trace` in `[defaults]` takes true or false, not the string \"yes\"",
         ),
         ("[defaultz]\n", 1, "unknown table `defaultz`; did you mean `defaults`?"),
         ("[defaults]\nthreshold = 2\nthreshold = 3\n", 3, "not valid TOML"),

@@ -1,11 +1,12 @@
 //! The operators' endpoints on a real server on 127.0.0.1: metrics, health, the
 //! circuits as JSON, and runtime control, off by default and behind a bearer token.
 
-use std::net::SocketAddr;
-
 use breaker_runtime::observe::endpoints::Endpoints;
 use breaker_runtime::{Error, State, circuit_breaker, registry};
 use serde_json::Value;
+
+mod served;
+use served::{get, json, read_until, start};
 
 #[circuit_breaker(service = "ep-orders", threshold = 1)]
 async fn orders(fail: bool) -> Result<u32, Error> {
@@ -15,22 +16,6 @@ async fn orders(fail: bool) -> Result<u32, Error> {
 #[circuit_breaker(service = "ep-stock", threshold = 3)]
 async fn stock() -> Result<u32, Error> {
     Ok(2)
-}
-
-async fn start(endpoints: Endpoints) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, endpoints.router()).await.unwrap() });
-    addr
-}
-
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// One test: the services' states are the process's, and the steps depend on them.
@@ -115,19 +100,6 @@ async fn metrics_health_circuits_and_guarded_control() {
 #[circuit_breaker(service = "ep-events", threshold = 1)]
 async fn watched(fail: bool) -> Result<u32, Error> {
     if fail { Err(Error::UnknownService { service: "down".into(), suggestion: None }) } else { Ok(3) }
-}
-
-/// Reads the event stream until `wanted` appears in it; what was read so far.
-async fn read_until(response: &mut reqwest::Response, seen: &mut String, wanted: &str) {
-    let deadline = std::time::Duration::from_secs(5);
-    tokio::time::timeout(deadline, async {
-        while !seen.contains(wanted) {
-            let chunk = response.chunk().await.unwrap().expect("the stream stays open");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no `{wanted}` in the events within 5 s:\n{seen}"));
 }
 
 #[tokio::test]

@@ -3,41 +3,13 @@
 //! `endpoints.rs`: these tests open circuits, which that file's health check must not
 //! see.)
 
-use std::net::SocketAddr;
-
 use breaker_runtime::Error;
 use breaker_runtime::circuit_breaker;
 use breaker_runtime::observe::endpoints::Endpoints;
 use serde_json::Value;
 
-async fn start(endpoints: Endpoints) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, endpoints.router()).await.unwrap() });
-    addr
-}
-
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
-/// Reads the stream until `wanted` appears in it.
-async fn read_until(response: &mut reqwest::Response, seen: &mut String, wanted: &str) {
-    let deadline = std::time::Duration::from_secs(5);
-    tokio::time::timeout(deadline, async {
-        while !seen.contains(wanted) {
-            let chunk = response.chunk().await.unwrap().expect("the stream stays open");
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("no `{wanted}` in the stream within 5 s:\n{seen}"));
-}
+mod served;
+use served::{get, json, read_until, start};
 
 #[circuit_breaker(service = "ep-diagnosed", threshold = 1)]
 async fn diagnosed(fail: bool) -> Result<u32, Error> {

@@ -53,6 +53,12 @@ pub(crate) trait Finish<T, E> {
     /// The call was admitted under `policy`.
     fn admitted(&mut self, policy: &CallPolicy);
 
+    /// The call was admitted as a probe of a half-open circuit (`probe`), or closed.
+    #[inline(always)]
+    fn admitted_as(&mut self, probe: bool) {
+        let _ = probe;
+    }
+
     /// The call's own result, classified as `outcome`: handed back as it is, unless a
     /// failure goes to the fallbacks.
     fn answered(&mut self, result: Result<T, E>, outcome: Outcome) -> Self::Output;
@@ -214,6 +220,88 @@ impl<'a, F, C, D> Attempt<'a, F, C, D> {
     }
 }
 
+/// A [`Finish`] that also records, in the call's `tracing` span (`trace = true`), how
+/// the call was admitted and how it ended. Without a span (a fallback chain's attempt
+/// that is not traced) it only forwards: a test of `None` per step.
+pub(crate) struct Traced<D> {
+    pub(crate) finish: D,
+    pub(crate) span: Option<Box<tracing::Span>>,
+}
+
+impl<D> Traced<D> {
+    /// Records `value` as the span's `field`.
+    #[inline(always)]
+    pub(crate) fn record(&self, field: &str, value: &str) {
+        if let Some(span) = &self.span {
+            span.record(field, value);
+        }
+    }
+}
+
+/// The span of a call of `inner`'s service: the service and the state at admission
+/// now, the decision, the outcome and the fallback as the call goes.
+#[cold]
+#[inline(never)]
+pub(crate) fn call_span(inner: &Inner) -> tracing::Span {
+    tracing::info_span!(
+        "circuit_breaker",
+        service = inner.service,
+        state = inner.load().1.as_str(),
+        decision = tracing::field::Empty,
+        rejection = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        fallback = tracing::field::Empty,
+    )
+}
+
+impl<T, E, D: Finish<T, E>> Finish<T, E> for Traced<D> {
+    type Output = D::Output;
+    const NEEDS_POLICY: bool = D::NEEDS_POLICY;
+
+    #[inline(always)]
+    fn admitted(&mut self, policy: &CallPolicy) {
+        self.finish.admitted(policy);
+    }
+
+    #[inline(always)]
+    fn admitted_as(&mut self, probe: bool) {
+        self.record("decision", if probe { "probe" } else { "admitted" });
+        self.finish.admitted_as(probe);
+    }
+
+    #[inline(always)]
+    fn answered(&mut self, result: Result<T, E>, outcome: Outcome) -> D::Output {
+        if self.span.is_some() {
+            let outcome = match outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+                Outcome::Ignored => "ignored",
+            };
+            self.record("outcome", outcome);
+        }
+        self.finish.answered(result, outcome)
+    }
+
+    #[inline(always)]
+    fn stopped(&mut self, cause: Cause<E>) -> D::Output {
+        if let Some(span) = &self.span {
+            match &cause {
+                Cause::Rejected(error) => {
+                    span.record("decision", "rejected");
+                    span.record("rejection", tracing::field::display(error));
+                }
+                Cause::TimedOut(_) => {
+                    span.record("outcome", "timeout");
+                }
+                Cause::Failed(_) => {
+                    span.record("outcome", "failure");
+                }
+            }
+        }
+        self.finish.stopped(cause)
+    }
+}
+
 impl<T, E, F, C, D> Future for Attempt<'_, F, C, D>
 where
     F: Future<Output = Result<T, E>>,
@@ -242,6 +330,7 @@ where
             };
             let policy = if D::NEEDS_POLICY { inner.settings.policy() } else { inner.settings.call_policy() };
             this.finish.admitted(&policy);
+            this.finish.admitted_as(kind == Kind::Probe);
             let ticket = inner.ticket(generation, kind, policy.slow_call_nanos);
             // The bulkhead is taken after admission, so an open circuit never touches it.
             let mut seat = None;
@@ -587,7 +676,7 @@ impl CircuitBreaker {
         C: Classify<T, E>,
         B: Fallback<T, E>,
     {
-        protect_with_fallback(&self.inner, classify, call, fallback, E::from).await
+        protect_with_fallback(&self.inner, classify, call, fallback, E::from, None).await
     }
 }
 
@@ -600,6 +689,7 @@ pub(crate) async fn protect_with_fallback<T, E, C, F, B, Q>(
     call: F,
     fallback: B,
     reject: Q,
+    span: Option<tracing::Span>,
 ) -> Result<T, E>
 where
     F: Future<Output = Result<T, E>>,
@@ -610,14 +700,22 @@ where
     // The attempt (and with it the protected body) lives only in this block: a body
     // cut by its timeout is dropped, releasing whatever it holds, before the first
     // fallback starts.
-    let (attempted, policy) = {
+    let (attempted, policy, span) = {
         let finish = ToFallback { policy: FallbackPolicy::default() };
+        let finish = Traced { finish, span: span.map(Box::new) };
         let mut attempt = pin!(Attempt::new(inner, call, classify, finish));
         let attempted = attempt.as_mut().await;
-        (attempted, attempt.as_mut().project().finish.policy)
+        let Traced { finish, span } = &mut attempt.as_mut().project().finish;
+        (attempted, finish.policy, span.take())
     };
     match attempted {
         Attempted::Answered(result) => result,
-        Attempted::Stopped(cause) => inner.fall_back(fallback, cause, policy, reject).await,
+        Attempted::Stopped(cause) => {
+            let answer = inner.fall_back(fallback, cause, policy, reject).await;
+            if let Some(span) = span {
+                span.record("fallback", if answer.is_ok() { "answered" } else { "failed" });
+            }
+            answer
+        }
     }
 }

@@ -111,6 +111,9 @@ pub struct Config {
     pub too_many_requests: Option<u32>,
     /// The window of `too_many_requests`.
     pub too_many_requests_window: Duration,
+    /// A `tracing` span per call of the attribute's functions: the service, the state
+    /// at admission, the decision, the outcome and the fallback. Off by default.
+    pub trace: bool,
 }
 
 impl Default for Config {
@@ -134,6 +137,7 @@ impl Default for Config {
             fallback_timeout: None,
             too_many_requests: Some(defaults::TOO_MANY_REQUESTS),
             too_many_requests_window: defaults::TOO_MANY_REQUESTS_WINDOW,
+            trace: false,
         }
     }
 }
@@ -415,6 +419,12 @@ impl ConfigBuilder {
     /// The window of [`too_many_requests`](Self::too_many_requests).
     pub fn too_many_requests_window(mut self, d: Duration) -> Self {
         self.config.too_many_requests_window = d;
+        self
+    }
+
+    /// A `tracing` span per call of the attribute's functions (see [`Config::trace`]).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.config.trace = on;
         self
     }
 

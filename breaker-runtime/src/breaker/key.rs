@@ -20,6 +20,8 @@ pub(crate) enum Kind {
     Rate,
     /// A duration, written as a string.
     Duration,
+    /// `true` or `false`.
+    Switch,
 }
 
 /// A value of a key, typed by its kind.
@@ -28,6 +30,7 @@ pub(crate) enum Value {
     Count(u32),
     Rate(f64),
     Duration(Duration),
+    Switch(bool),
 }
 
 macro_rules! kind {
@@ -39,6 +42,9 @@ macro_rules! kind {
     };
     (duration) => {
         Kind::Duration
+    };
+    (switch) => {
+        Kind::Switch
     };
 }
 
@@ -53,6 +59,9 @@ macro_rules! variant {
     (duration) => {
         Value::Duration
     };
+    (switch) => {
+        Value::Switch
+    };
 }
 
 /// A pattern matching a `Value` of a kind, binding it to `$v`.
@@ -65,6 +74,9 @@ macro_rules! value_of {
     };
     (duration, $v:ident) => {
         Value::Duration($v)
+    };
+    (switch, $v:ident) => {
+        Value::Switch($v)
     };
 }
 
@@ -245,6 +257,7 @@ mod tests {
                 Kind::Count { max, .. } => Value::Count(max.min(7)),
                 Kind::Rate => Value::Rate(0.25),
                 Kind::Duration => Value::Duration(Duration::from_millis(1500)),
+                Kind::Switch => Value::Switch(true),
             };
             let mut layer = ConfigLayer::EMPTY;
             assert!(layer.set(key, value), "{key:?}");

@@ -132,6 +132,17 @@ pub(crate) fn add<const EXCLUSIVE: bool>(counter: &AtomicU64, n: u64) {
     }
 }
 
+/// [`add`] for a statistics counter (a std atomic even under loom).
+#[inline(always)]
+pub(crate) fn add_stat<const EXCLUSIVE: bool>(counter: &std::sync::atomic::AtomicU64, n: u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if EXCLUSIVE {
+        counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+    } else {
+        counter.fetch_add(n, Relaxed);
+    }
+}
+
 /// Records a time stamp in a lane: for the lane's owner a plain store (its readings of
 /// the clock never go back), for the shared lane an atomic maximum.
 #[inline(always)]

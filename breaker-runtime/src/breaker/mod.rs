@@ -41,7 +41,7 @@ pub(crate) fn checked_name(service: &str) -> Result<&'static str, crate::Error> 
     name::validate(service).map_err(crate::Error::from)?;
     Ok(name::intern(service))
 }
-pub(crate) use call::{Attempt, Convert, FallbackPolicy, protect_with_fallback};
+pub(crate) use call::{Attempt, Convert, FallbackPolicy, Traced, call_span, protect_with_fallback};
 pub(crate) use clock::ClockRef;
 #[cfg(feature = "tower")]
 pub(crate) use clock::OwnedSleep;
@@ -140,8 +140,9 @@ pub(crate) struct Inner {
     pub(crate) bulkhead: Bulkhead,
     pub(crate) events: EventSink,
     pub(crate) stats: Stats,
-    /// Recent transitions and counts by from/to (written under `transition`).
-    pub(crate) journal: Mutex<Journal>,
+    /// Recent transitions and counts by from/to (written under `transition`). A std
+    /// mutex even under loom: it is not part of the state machine the models explore.
+    pub(crate) journal: std::sync::Mutex<Journal>,
     me: Weak<Inner>,
 }
 
@@ -198,7 +199,7 @@ impl CircuitBreaker {
             throttle: Mutex::new((clock::Instant::ZERO, 0)),
             events: EventSink::new(),
             stats: Stats::default(),
-            journal: Mutex::new(Journal::default()),
+            journal: std::sync::Mutex::new(Journal::default()),
             me: me.clone(),
         });
         Ok(CircuitBreaker { inner })

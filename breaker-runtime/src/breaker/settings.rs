@@ -27,7 +27,9 @@ const FALLBACK_TIMEOUT: usize = 10; // nanos; 0: none
 /// Whether a call needs its policy at all (a timeout, a bulkhead or a slow-call
 /// threshold): 0 lets the closed path skip the sequence-locked read.
 const NEEDS_POLICY: usize = 11;
-const WORDS: usize = 12;
+/// 1: a `tracing` span per call of the attribute's functions.
+const TRACE: usize = 12;
+const WORDS: usize = 13;
 
 /// What one call applies from start to end, read once at its admission.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,6 +92,7 @@ fn encode(c: &Config) -> [u64; WORDS] {
     w[FALLBACK_DEPTH] = u64::from(c.fallback_depth);
     w[FALLBACK_TIMEOUT] = c.fallback_timeout.map_or(0, duration_nanos);
     w[NEEDS_POLICY] = u64::from(w[TIMEOUT] != 0 || low(w[BULKHEAD]) != 0 || w[SLOW_CALL] != 0);
+    w[TRACE] = u64::from(c.trace);
     w
 }
 
@@ -112,6 +115,12 @@ impl Settings {
     #[inline]
     fn word(&self, i: usize) -> u64 {
         self.words[i].load(Ordering::Relaxed)
+    }
+
+    /// Whether the attribute's calls get a `tracing` span (`trace = true`).
+    #[inline(always)]
+    pub(crate) fn traced(&self) -> bool {
+        self.word(TRACE) != 0
     }
 
     /// The policy of a call that has no fallback: [`CallPolicy::NONE`] without reading

@@ -136,12 +136,12 @@ pub(crate) struct Lane {
     /// lane's own cache line, written by its one writer: one add per call.
     pub(crate) outcomes: [AtomicU64; 4],
     /// Total time of those calls, in nanoseconds, by the same index.
-    pub(crate) outcome_nanos: [AtomicU64; 4],
+    pub(crate) outcome_nanos: [StatCounter; 4],
     /// Completed calls since the breaker was built, by [`latency`] bucket of their
     /// time: the latency histogram, summed over lanes when read. Allocated by the
     /// lane's writer on its first call (null until then), so a breaker at rest, or
     /// called from few threads, holds few; freed with the window.
-    durations: AtomicPtr<Durations>,
+    durations: std::sync::atomic::AtomicPtr<Durations>,
     /// Instants of the last success and failure, plus one; 0 for never.
     pub(crate) last_success: AtomicU64,
     pub(crate) last_failure: AtomicU64,
@@ -156,7 +156,7 @@ impl Default for Lane {
             rejected: Default::default(),
             outcomes: Default::default(),
             outcome_nanos: Default::default(),
-            durations: AtomicPtr::new(std::ptr::null_mut()),
+            durations: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
             last_success: AtomicU64::new(0),
             last_failure: AtomicU64::new(0),
         }
@@ -164,7 +164,11 @@ impl Default for Lane {
 }
 
 /// One lane's latency histogram.
-pub(crate) type Durations = [AtomicU64; latency::BUCKETS];
+pub(crate) type Durations = [StatCounter; latency::BUCKETS];
+
+/// A counter of statistics only (call times, the latency histogram): no decision reads
+/// it, so it is a std atomic even under loom, whose models need not explore it.
+pub(crate) type StatCounter = std::sync::atomic::AtomicU64;
 
 impl Lane {
     /// The lane's latency histogram, if it recorded a call.
@@ -187,7 +191,7 @@ impl Lane {
     #[cold]
     #[inline(never)]
     fn allocate_durations(&self) -> &Durations {
-        let fresh: Box<Durations> = Box::new(std::array::from_fn(|_| AtomicU64::new(0)));
+        let fresh: Box<Durations> = Box::new(std::array::from_fn(|_| StatCounter::new(0)));
         let fresh = Box::into_raw(fresh);
         // Release: readers that see the pointer see the zeroed counters. The lane has
         // one writer at a time, so nothing else stores here.
@@ -331,8 +335,8 @@ impl Window {
         }
         let outcome = if s.timed_out { Outcomes::TIMEOUT } else { s.verdict as usize };
         lanes::add::<EXCLUSIVE>(&lane.outcomes[outcome], 1);
-        lanes::add::<EXCLUSIVE>(&lane.outcome_nanos[outcome], s.latency_nanos);
-        lanes::add::<EXCLUSIVE>(&lane.durations_mut()[latency::bucket_of(s.latency_nanos)], 1);
+        lanes::add_stat::<EXCLUSIVE>(&lane.outcome_nanos[outcome], s.latency_nanos);
+        lanes::add_stat::<EXCLUSIVE>(&lane.durations_mut()[latency::bucket_of(s.latency_nanos)], 1);
         // The cursor's tag carries the era it was set in: a sample of the cursor's era
         // goes to its bucket, even if the window was cleared since (that bucket is then
         // of an old era, which readers skip). Any other sample takes the cold path,

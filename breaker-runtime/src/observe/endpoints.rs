@@ -179,10 +179,8 @@ async fn circuits(Query(query): Params) -> Response {
         Err(error) => return bad_request(&error),
     };
     let list: Vec<Value> = registry()
-        .services()
+        .snapshots()
         .into_iter()
-        .filter_map(|service| registry().breaker(service))
-        .map(|breaker| breaker.snapshot())
         .filter(|snapshot| wanted.is_none_or(|w| snapshot.state.as_str() == w.replace('_', "-")))
         .filter(|snapshot| range.contains(snapshot.state_since))
         .map(|snapshot| range.summary(snapshot))
@@ -328,12 +326,7 @@ async fn events(Extract(endpoints): Shared) -> Response {
                 () = sender.closed() => return,
                 _ = ticks.tick() => {}
             }
-            let all: Vec<Value> = registry()
-                .services()
-                .into_iter()
-                .filter_map(|s| registry().breaker(s))
-                .map(|b| summary(&b.snapshot()))
-                .collect();
+            let all: Vec<Value> = registry().snapshots().iter().map(summary).collect();
             let _ =
                 sender.try_send(SseEvent::default().event("snapshot").data(Value::Array(all).to_string()));
         }

@@ -184,13 +184,7 @@ impl History {
     /// since its last point gets a new one. Call it at least as often as the finest
     /// tier's interval ([`spawn`](Self::spawn) does).
     pub fn sample(&self, registry: &Registry) {
-        let snapshots: Vec<Snapshot> = registry
-            .services()
-            .into_iter()
-            .filter_map(|s| registry.breaker(s))
-            .map(|b| b.snapshot())
-            .collect();
-        self.sample_snapshots(&snapshots);
+        self.sample_snapshots(&registry.snapshots());
     }
 
     /// Takes these snapshots as the breakers' current readings; services without a

@@ -104,13 +104,7 @@ impl Exposition {
 
     /// Every breaker of `registry`, in the text format (version 0.0.4).
     pub fn render(&self, registry: &Registry) -> String {
-        let snapshots: Vec<Snapshot> = registry
-            .services()
-            .into_iter()
-            .filter_map(|s| registry.breaker(s))
-            .map(|b| b.snapshot())
-            .collect();
-        self.render_snapshots(&snapshots)
+        self.render_snapshots(&registry.snapshots())
     }
 
     /// These snapshots in the text format.

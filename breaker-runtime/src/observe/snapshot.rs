@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::breaker::latency;
 use crate::breaker::{Inner, Instant, Outcomes, State};
 use crate::observe::{RejectionKind, TransitionCount, TransitionRecord};
-use crate::sync::{Ordering, lock};
+use crate::sync::Ordering;
 
 /// A copy of a breaker's state and counters, taken without blocking its calls.
 ///
@@ -298,7 +298,7 @@ impl Snapshot {
         let durations =
             DurationHistogram::of(durations, outcome_nanos.iter().fold(0, |a, n| a.wrapping_add(*n)));
         let (transitions_by, recent_transitions) = {
-            let journal = lock(&inner.journal);
+            let journal = crate::sync::unpoisoned(inner.journal.lock());
             (journal.counts(), journal.recent())
         };
         Snapshot {

@@ -2,34 +2,20 @@
 
 use crate::breaker::State;
 
-/// The states an exporter writes a series for, with their label, in order.
-const STATES: [(State, &str); 5] = [
-    (State::Closed, "closed"),
-    (State::Open, "open"),
-    (State::HalfOpen, "half_open"),
-    (State::ForcedOpen, "forced_open"),
-    (State::Disabled, "disabled"),
-];
-
 /// Each state's series value for a breaker in `state`: 1 for its own, 0 for the
-/// others. Metrics-only mode shows as closed: calls go through.
+/// others. Metrics-only mode shows as closed (calls go through), so it has no series.
 pub(crate) fn one_hot(state: State) -> impl Iterator<Item = (&'static str, f64)> {
     let current = if state == State::MetricsOnly { State::Closed } else { state };
-    STATES.into_iter().map(move |(s, label)| (label, f64::from(u8::from(s == current))))
+    State::ALL
+        .into_iter()
+        .filter(|s| *s != State::MetricsOnly)
+        .map(move |s| (label(s), f64::from(u8::from(s == current))))
 }
 
 /// Each state's series value with resilience4j's labels, metrics-only a state of its
 /// own as resilience4j has it.
 pub(crate) fn one_hot_resilience4j(state: State) -> impl Iterator<Item = (&'static str, f64)> {
-    const R4J: [(State, &str); 6] = [
-        (State::Closed, "closed"),
-        (State::Open, "open"),
-        (State::HalfOpen, "half_open"),
-        (State::ForcedOpen, "forced_open"),
-        (State::Disabled, "disabled"),
-        (State::MetricsOnly, "metrics_only"),
-    ];
-    R4J.into_iter().map(move |(s, label)| (label, f64::from(u8::from(s == state))))
+    State::ALL.into_iter().map(move |s| (label(s), f64::from(u8::from(s == state))))
 }
 
 /// The `from`/`to` label of a state in transition counts.

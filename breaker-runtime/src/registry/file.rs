@@ -419,6 +419,10 @@ fn set(layer: &mut ConfigLayer, key: Key, value: &Value) -> Result<(), String> {
             }
             KeyValue::Rate(rate)
         }
+        Kind::Switch => match value.as_bool() {
+            Some(on) => KeyValue::Switch(on),
+            None => return Err(format!("takes true or false, not {}", describe(value))),
+        },
         Kind::Duration => {
             let Some(text) = value.as_str() else {
                 return Err(format!(
@@ -602,7 +606,7 @@ mod tests {
             shown,
             [
                 "breaker.toml:1: unknown service `paymnts` in `[services.paymnts]`; did you mean `payments`?",
-                "breaker.toml:2: unknown key `treshold` in `[services.paymnts]`; did you mean `threshold`? expected one of: threshold, failure_rate, window, buckets, min_calls, recovery_timeout, half_open_max_calls, success_threshold, timeout, max_concurrent, queue, queue_timeout, slow_call, slow_call_rate, fallback_depth, fallback_timeout, too_many_requests, too_many_requests_window, profile",
+                "breaker.toml:2: unknown key `treshold` in `[services.paymnts]`; did you mean `threshold`? expected one of: threshold, failure_rate, window, buckets, min_calls, recovery_timeout, half_open_max_calls, success_threshold, timeout, max_concurrent, queue, queue_timeout, slow_call, slow_call_rate, fallback_depth, fallback_timeout, too_many_requests, too_many_requests_window, trace, profile",
                 "breaker.toml:5: `buckets` in `[defaults]` must be between 1 and 3600, not 0",
                 "breaker.toml:6: `timeout` in `[defaults]` takes a duration string like \"250ms\", \"30s\", \"5m\" or \"1h\", not the integer 5",
             ]

@@ -48,6 +48,8 @@ pub struct ConfigLayer {
     pub too_many_requests: Option<u32>,
     /// See [`Config::too_many_requests_window`].
     pub too_many_requests_window: Option<Duration>,
+    /// See [`Config::trace`].
+    pub trace: Option<bool>,
     /// Settings this layer turns off (`timeout = "off"` in a file), which also
     /// overrides a value the same layer sets.
     pub off: Off,
@@ -171,6 +173,7 @@ impl ConfigLayer {
         fallback_timeout: None,
         too_many_requests: None,
         too_many_requests_window: None,
+        trace: None,
         off: Off::NONE,
     };
 
@@ -227,6 +230,7 @@ fn written(value: Value) -> String {
         Value::Count(n) => n.to_string(),
         Value::Rate(r) => r.to_string(),
         Value::Duration(d) => format_duration(d),
+        Value::Switch(on) => on.to_string(),
     }
 }
 

@@ -205,6 +205,12 @@ impl Registry {
         self.read().keys().copied().collect()
     }
 
+    /// A snapshot of every breaker, in service order: what an exporter, the history and
+    /// the endpoints read.
+    pub fn snapshots(&self) -> Vec<crate::observe::Snapshot> {
+        self.services().into_iter().filter_map(|s| self.breaker(s)).map(|b| b.snapshot()).collect()
+    }
+
     /// The breaker of `service`, if the service is known.
     pub fn breaker(&self, service: &str) -> Option<CircuitBreaker> {
         self.read().get(service).map(|s| s.breaker.clone())

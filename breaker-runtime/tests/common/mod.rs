@@ -176,3 +176,24 @@ pub async fn drive<F: Future>(clock: &ManualClock, future: F) -> (F::Output, Dur
     }
     panic!("the future did not end in 10,000 steps of the clock");
 }
+
+/// A writer that keeps what a `tracing` subscriber writes, for tests of logs and spans.
+#[derive(Clone, Default)]
+pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// What was written, one JSON record per line.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}

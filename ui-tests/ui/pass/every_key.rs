@@ -31,6 +31,9 @@ async fn stale(id: u64) -> Result<u64, Error> {
     slow_call_rate = 1,
     fallback_depth = 2,
     fallback_timeout = "100ms",
+    too_many_requests = 3,
+    too_many_requests_window = "20s",
+    trace = true,
     fallback = [cached, stale],
     classify = every_error,
     crate = breaker_runtime,
@@ -47,7 +50,7 @@ fn main() {
     assert_eq!(definition.fallbacks, ["cached", "stale"]);
     assert_eq!(definition.classify, Some("every_error"));
     let text = format!("{:?}", definition.config);
-    for expected in ["threshold: Some(3)", "buckets: Some(30)", "timeout: Some(1.5s)", "queue_timeout: Some(250ms)"] {
+    for expected in ["threshold: Some(3)", "buckets: Some(30)", "timeout: Some(1.5s)", "queue_timeout: Some(250ms)", "trace: Some(true)"] {
         assert!(text.contains(expected), "{expected} missing from {text}");
     }
 }

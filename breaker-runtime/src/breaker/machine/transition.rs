@@ -4,13 +4,12 @@
 use std::time::Duration;
 
 use crate::observe::{Event, EventKind, Reason, TransitionRecord};
-use crate::sync::{Ordering, lock};
+use crate::sync::{Ordering, lock, unpoisoned};
 
 use super::super::Inner;
 use super::super::clock::Instant;
 use super::super::state::short;
 use super::super::state::{State, pack, unpack};
-use super::super::window::Totals;
 use super::{COUNT_MASK, Expect, pack_count, pack_probes, tag_of};
 
 impl Inner {
@@ -68,7 +67,6 @@ impl Inner {
         } else {
             0
         };
-        let seen = (consecutive, self.window.totals(now));
         match to {
             State::Open => self.opened_at.store(now.as_nanos(), Ordering::Relaxed),
             State::HalfOpen => self.probes.store(pack_probes(next, 0, 0), Ordering::Relaxed),
@@ -92,7 +90,7 @@ impl Inner {
         if to == State::Open {
             self.stats.open_count.fetch_add(1, Ordering::Relaxed);
         }
-        lock(&self.journal).record(TransitionRecord {
+        unpoisoned(self.journal.lock()).record(TransitionRecord {
             from: current,
             to,
             reason: reason.clone(),
@@ -102,7 +100,7 @@ impl Inner {
         // Sent under the lock, so subscribers see transitions in order.
         self.emit(EventKind::Transition { from: current, to, reason: reason.clone(), generation: next }, now);
         drop(guard);
-        self.log_transition(current, to, &reason, next, seen);
+        self.log_transition(current, to, &reason, next, consecutive, now);
         if to == State::Open {
             self.arm_recovery_timer();
         }
@@ -112,8 +110,29 @@ impl Inner {
     /// Logs a transition with the fields of the design (OBS-11): the states, the
     /// trigger, what the breaker counted, and the configured limits, so that a JSON
     /// subscriber gives one structured record per transition.
-    fn log_transition(&self, from: State, to: State, reason: &Reason, generation: u64, seen: (u32, Totals)) {
-        let (consecutive_failures, window) = seen;
+    ///
+    /// The window's counts are read only when the record is wanted, after the
+    /// transition: for an opening, the calls that opened it; on closing, the new
+    /// (empty) window.
+    fn log_transition(
+        &self,
+        from: State,
+        to: State,
+        reason: &Reason,
+        generation: u64,
+        consecutive_failures: u32,
+        now: Instant,
+    ) {
+        let opened = matches!(to, State::Open | State::ForcedOpen);
+        let wanted = if opened {
+            tracing::enabled!(tracing::Level::WARN)
+        } else {
+            tracing::enabled!(tracing::Level::INFO)
+        };
+        if !wanted {
+            return;
+        }
+        let window = self.window.totals(now);
         let config = self.config();
         let service = self.service;
         let from = from.as_str();
@@ -144,9 +163,10 @@ impl Inner {
                 )
             };
         }
-        match to {
-            State::Open | State::ForcedOpen => log!(warn, "circuit opened"),
-            _ => log!(info, "circuit state changed"),
+        if opened {
+            log!(warn, "circuit opened");
+        } else {
+            log!(info, "circuit state changed");
         }
     }
 

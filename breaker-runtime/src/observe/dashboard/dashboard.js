@@ -201,7 +201,7 @@
     const okTotal = points.reduce((n, p) => n + p.ok, 0);
     const errTotal = points.reduce((n, p) => n + p.err, 0);
     const title = svg("title", {});
-    title.textContent = "calls per update over the last " + points.length + " updates: " + okTotal + " succeeded, " + errTotal + " failed";
+    title.textContent = "calls per interval over the last " + points.length + " intervals: " + okTotal + " succeeded, " + errTotal + " failed";
     root.append(title);
     root.append(svg("line", { x1: 0, y1: height - 0.5, x2: width, y2: height - 0.5, class: "axis" }));
     const max = Math.max(1, ...points.map((p) => p.ok + p.err));
@@ -271,7 +271,7 @@
     }
     figure.append(plot);
     const legend = el("figcaption");
-    legend.append(el("span", "key ok", "successes"), el("span", "key err", "failures"), document.createTextNode(" per update"));
+    legend.append(el("span", "key ok", "successes"), el("span", "key err", "failures"), document.createTextNode(" per interval"));
     figure.append(legend);
 
     const stats = el("dl", "stats");
@@ -402,6 +402,28 @@
     hideError();
     document.body.dataset.ready = "true";
     follow();
+    backfill();
+  }
+
+  // The breakers' recent past from the history's finest tier (10 s points), so the
+  // charts do not start empty; live updates then add a point each. Bounded: the first
+  // services only, one request each, and a failure only leaves a chart to fill live.
+  const BACKFILLED = 50;
+  async function backfill() {
+    for (const [service, c] of Array.from(circuits.entries()).slice(0, BACKFILLED)) {
+      try {
+        const response = await fetch("circuits/" + encodeURIComponent(service), { cache: "no-store" });
+        if (!response.ok) continue;
+        const body = await response.json();
+        const tier = Array.isArray(body.history) ? body.history[0] : null;
+        if (!tier || !Array.isArray(tier.points)) continue;
+        const past = tier.points.map((p) => ({ ok: num(p.successes) || 0, err: (num(p.failures) || 0) + (num(p.timeouts) || 0) }));
+        c.points = past.concat(c.points).slice(-CHART_POINTS);
+        renderTile(c);
+      } catch (err) {
+        // The live updates fill the chart anyway.
+      }
+    }
   }
 
   setInterval(tick, 1000);
