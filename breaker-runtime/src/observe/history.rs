@@ -190,8 +190,9 @@ impl History {
     /// Takes these snapshots as the breakers' current readings; services without a
     /// snapshot here are forgotten.
     pub fn sample_snapshots(&self, snapshots: &[Snapshot]) {
+        let present: std::collections::HashSet<&str> = snapshots.iter().map(|s| s.service).collect();
         let mut services = unpoisoned(self.services.lock());
-        services.retain(|service, _| snapshots.iter().any(|s| s.service == *service));
+        services.retain(|service, _| present.contains(service));
         for snapshot in snapshots {
             let now = Reading::of(snapshot);
             let service = services.entry(snapshot.service).or_insert_with(|| Service {
