@@ -122,6 +122,19 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
         None => quote!(#private::DefaultClassifier),
     };
 
+    // Failures are shown by their `Display` in the transition they trigger, when the
+    // error type has it (picked at the return type, like the classifier).
+    let classifier = if writable {
+        quote! {
+            #private::describing(#classifier, {
+                #[allow(unused_imports)]
+                use #private::autoref::{PickDisplay as _, PickNoDisplay as _};
+                (&&#private::autoref::Probe::<#ty_at_return>::NEW).describer()
+            })
+        }
+    } else {
+        classifier
+    };
     let body = quote! {
         let #body_local = async move {
             #fake_return

@@ -517,9 +517,63 @@ impl<T, E, F> Classify<T, E> for Classifier<F, E> {
     }
 }
 
+/// The attribute's classifier with a way to show the error of a failure (for the
+/// transition it triggers): by `Display` when the error type has it, picked by
+/// [`autoref`] at the return type.
+pub struct Describing<C, D> {
+    classify: C,
+    describe: D,
+}
+
+/// Wraps `classify` with `describe` ([`autoref::PickDisplay`] or
+/// [`autoref::PickNoDisplay`]).
+#[inline(always)]
+pub fn describing<C, D>(classify: C, describe: D) -> Describing<C, D> {
+    Describing { classify, describe }
+}
+
+impl<T, E, C: Classify<T, E>, D: Describe<E>> Classify<T, E> for Describing<C, D> {
+    #[inline(always)]
+    fn classify(&self, result: &Result<T, E>) -> Outcome {
+        self.classify.classify(result)
+    }
+
+    #[inline(always)]
+    fn __display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
+        self.describe.display(error)
+    }
+}
+
+/// How an error is shown, if it can be.
+pub trait Describe<E> {
+    /// `error` as `Display`, if it has it.
+    fn display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display>;
+}
+
+/// Shows an error by its `Display`.
+pub struct ByDisplay;
+
+impl<E: std::fmt::Display> Describe<E> for ByDisplay {
+    #[inline(always)]
+    fn display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
+        Some(error)
+    }
+}
+
+/// An error that cannot be shown.
+pub struct NoDisplay;
+
+impl<E> Describe<E> for NoDisplay {
+    #[inline(always)]
+    fn display<'e>(&self, _: &'e E) -> Option<&'e dyn std::fmt::Display> {
+        None
+    }
+}
+
 /// The attribute's default classifier, picked by the function's types (autoref
 /// specialisation): `(&&&&Probe::<R>::NEW).classifier()` finds the first of these that
 /// applies, in this order, and `DefaultClassifier` when none does.
+/// The describer is picked the same way: `(&&Probe::<R>::NEW).describer()`.
 pub mod autoref {
     use std::marker::PhantomData;
 
@@ -574,6 +628,24 @@ pub mod autoref {
         }
     }
     impl<R> PickDefault for Probe<R> {}
+
+    /// The error type has `Display`: failures are shown by it.
+    pub trait PickDisplay {
+        /// The describer.
+        fn describer(&self) -> super::ByDisplay {
+            super::ByDisplay
+        }
+    }
+    impl<R: ResultType> PickDisplay for &Probe<R> where R::Err: std::fmt::Display {}
+
+    /// It has not.
+    pub trait PickNoDisplay {
+        /// The describer.
+        fn describer(&self) -> super::NoDisplay {
+            super::NoDisplay
+        }
+    }
+    impl<R> PickNoDisplay for Probe<R> {}
 }
 
 /// The latency histogram's recording, as the call path does it (for the benchmark of

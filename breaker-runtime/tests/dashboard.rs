@@ -267,6 +267,12 @@ fn dashboard_shows_every_circuit_its_state_and_the_reason_it_opened() {
     // `Reason::ConsecutiveFailures`: "1 consecutive failures (threshold 1)".
     assert!(reason.contains("consecutive failures") && reason.contains("threshold 1"), "reason: {reason:?}");
     assert!(open.contains(r#"closed</span> → <span class="st st-open">open</span>"#), "history: {open}");
+    // The error that opened it, from the transition's record.
+    let error = Error::UnknownService { service: "down".into(), suggestion: None }.to_string();
+    assert!(
+        open.contains(&format!(r#"<span class="last-error"> · {}</span>"#, html_text(&error))),
+        "last error: {open}"
+    );
 
     for closed in ["dash-catalog", "dash-search"] {
         assert_eq!(attribute(tile(&dom, closed), "data-state"), Some("closed"), "{closed}");
@@ -333,4 +339,9 @@ fn page_without_its_script_or_its_data_never_reports_ready() {
     let banner = &dom[dom.find(r#"id="error""#).expect("an error banner")..];
     assert!(!banner[..banner.find('>').unwrap()].contains("hidden"), "error banner hidden: {banner}");
     assert!(banner.contains("Could not load the circuits") && banner.contains("HTTP 500"), "{banner}");
+}
+
+/// `text` as the DOM dump writes it inside an element.
+fn html_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -62,3 +62,64 @@ fn a_configuration_change_names_each_key_changed_with_both_values() {
     assert_eq!(f["state"], "closed");
     assert_eq!(f["changes"], "threshold: 3 -> 9");
 }
+
+#[breaker_runtime::circuit_breaker(service = "logs-last-error", threshold = 2)]
+async fn refused(port: u16) -> Result<u32, std::io::Error> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        format!("connection refused on port {port}"),
+    ))
+}
+
+/// An error type without `Display`.
+#[derive(Debug)]
+struct Opaque;
+
+impl From<breaker_runtime::Error> for Opaque {
+    fn from(_: breaker_runtime::Error) -> Opaque {
+        Opaque
+    }
+}
+
+#[breaker_runtime::circuit_breaker(service = "logs-opaque-error", threshold = 1)]
+async fn opaque() -> Result<u32, Opaque> {
+    Err(Opaque)
+}
+
+#[breaker_runtime::circuit_breaker(service = "logs-timeout-error", threshold = 1, timeout = "50ms")]
+async fn hangs() -> Result<u32, breaker_runtime::Error> {
+    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    Ok(1)
+}
+
+#[test]
+fn the_failure_that_opens_a_circuit_is_named_in_its_record_and_its_log() {
+    let records = logged(|| {
+        let _ = futures::executor::block_on(refused(8080));
+        let _ = futures::executor::block_on(refused(8081)); // opens
+    });
+    let opened = records
+        .iter()
+        .find(|r| r["fields"]["service"] == "logs-last-error" && r["fields"]["message"] == "circuit opened")
+        .unwrap_or_else(|| panic!("no opening in {records:?}"));
+    assert_eq!(opened["fields"]["last_error"], "connection refused on port 8081");
+    let breaker = breaker_runtime::registry().get("logs-last-error").unwrap();
+    let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+    assert_eq!(last.last_error.as_deref(), Some("connection refused on port 8081"));
+}
+
+#[test]
+fn an_error_without_display_opens_without_a_text() {
+    let _ = futures::executor::block_on(opaque());
+    let breaker = breaker_runtime::registry().get("logs-opaque-error").unwrap();
+    let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+    assert_eq!((last.to, last.last_error), (breaker_runtime::State::Open, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_that_opens_a_circuit_is_named() {
+    let _ = hangs().await;
+    let breaker = breaker_runtime::registry().get("logs-timeout-error").unwrap();
+    let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+    assert_eq!(last.last_error.as_deref(), Some("the call took longer than its timeout of 50ms"));
+}

@@ -189,3 +189,14 @@ async fn a_classifier_that_counts_4xx_is_found_by_the_diagnosis() {
         d.findings.iter().find(|f| f.kind == FindingKind::ClientErrorsCounted).expect("a 4xx finding");
     assert!(finding.seen.starts_with("1 HTTP 4xx"), "{finding}");
 }
+
+#[tokio::test]
+async fn the_status_that_opens_a_circuit_is_its_last_error() {
+    let _clock = configure("svc-last-error");
+    let mut service =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-last-error")).layer(failing_service());
+    service.ready().await.unwrap().call(request()).await.unwrap();
+    let breaker = registry().get("svc-last-error").unwrap();
+    let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+    assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("HTTP 500")));
+}

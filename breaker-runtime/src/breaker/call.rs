@@ -23,6 +23,7 @@ use crate::policy::bulkhead::{Queued, Seat};
 use crate::policy::fallback::{Cause, Fallback};
 
 use super::clock::Sleep;
+use super::failing;
 use super::machine::{NO_RETRY, Rejected};
 use super::permit::{Kind, Ticket};
 use super::settings::CallPolicy;
@@ -557,8 +558,8 @@ fn timed_out<'a, T, E, F, D: Finish<T, E>>(
     let (ticket, seat) = finished(stage);
     body.project_replace(Body::Gone);
     drop(seat);
-    inner.complete(ticket, Outcome::Failure, true);
     let timeout = Duration::from_nanos(timeout_nanos);
+    failing::during(&failing::TimedOut(timeout), || inner.complete(ticket, Outcome::Failure, true));
     finish.stopped(Cause::TimedOut(Error::Timeout { service: inner.service, timeout }))
 }
 
@@ -584,8 +585,23 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     } else {
         classify.classify(&result)
     };
+    if outcome == Outcome::Failure {
+        if let Err(error) = &result {
+            if let Some(shown) = classify.__display(error) {
+                complete_failure(inner, ticket, shown);
+                return finish.answered(result, outcome);
+            }
+        }
+    }
     inner.complete(ticket, outcome, false);
     finish.answered(result, outcome)
+}
+
+/// Records a failure whose error can be shown: a transition it triggers names it.
+#[cold]
+#[inline(never)]
+fn complete_failure(inner: &Inner, ticket: Ticket, shown: &dyn fmt::Display) {
+    failing::during(shown, || inner.complete(ticket, Outcome::Failure, false));
 }
 
 /// The bulkhead turned an admitted call away: it records nothing (a rejection is not a

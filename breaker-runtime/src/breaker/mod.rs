@@ -9,6 +9,7 @@
 mod call;
 mod clock;
 mod config;
+pub(crate) mod failing;
 mod key;
 mod lanes;
 pub(crate) mod latency;

@@ -47,6 +47,15 @@ pub enum Outcome {
 pub trait Classify<T, E> {
     /// The outcome of `result`.
     fn classify(&self, result: &Result<T, E>) -> Outcome;
+
+    /// The error of a failure as text for the transition it triggers, if this
+    /// classifier can show it (the attribute's can, for an error type that implements
+    /// `Display`).
+    #[doc(hidden)]
+    fn __display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
+        let _ = error;
+        None
+    }
 }
 
 /// `Ok` is a success, every `Err` a failure.

@@ -39,7 +39,7 @@ use std::task::Poll;
 
 use reqwest_middleware::{Middleware, Next};
 
-use crate::breaker::{Admission, CircuitBreaker};
+use crate::breaker::{Admission, CircuitBreaker, failing};
 use crate::classify::Outcome;
 use crate::error::Error;
 use crate::integrations::judge::{Judge, Origin};
@@ -215,7 +215,15 @@ impl CircuitBreakerMiddleware {
             // middleware's error.
             Err(_) => Outcome::Failure,
         };
-        admission.record(outcome);
+        match &answer {
+            // A transition this failure triggers names the status or the error.
+            Ok(response) if outcome == Outcome::Failure => {
+                let status = failing::HttpStatus(response.status().as_u16());
+                failing::during(&status, || admission.record(outcome));
+            }
+            Err(error) => failing::during(error, || admission.record(outcome)),
+            Ok(_) => admission.record(outcome),
+        }
         answer
     }
 }

@@ -619,6 +619,7 @@ fn transition(t: &TransitionRecord) -> Value {
         "reason": t.reason.to_string(),
         "generation": t.generation,
         "time": unix_seconds(t.time),
+        "last_error": t.last_error,
     })
 }
 

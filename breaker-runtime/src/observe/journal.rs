@@ -25,6 +25,10 @@ pub struct TransitionRecord {
     pub generation: u64,
     /// When (wall clock).
     pub time: SystemTime,
+    /// The error of the failure that triggered it, as its `Display` shows it: for a
+    /// protected function whose error type implements `Display`, a call cut by its
+    /// timeout, an HTTP status or a transport error of the integrations; else `None`.
+    pub last_error: Option<String>,
 }
 
 /// How many transitions a breaker made from one state to another, since it was built.

@@ -8,6 +8,7 @@ use crate::sync::{Ordering, lock, unpoisoned};
 
 use super::super::Inner;
 use super::super::clock::Instant;
+use super::super::failing;
 use super::super::state::short;
 use super::super::state::{State, pack, unpack};
 use super::{COUNT_MASK, Expect, pack_count, pack_probes, tag_of};
@@ -51,6 +52,8 @@ impl Inner {
         // probe through early; admission compares the deadline with the coarse reading,
         // which is never ahead of the precise one, so a probe can be late, never early.
         let now = if to == State::Open { self.clock.now().max(now) } else { now };
+        // The failure that triggers it, formatted before the lock (it is user code).
+        let last_error = if to == State::Open { failing::describe() } else { None };
         let guard = lock(&self.transition);
         // Relaxed is enough under the lock: every store to `state` is made under it.
         let (generation, current) = unpack(self.state.load(Ordering::Relaxed));
@@ -90,17 +93,19 @@ impl Inner {
         if to == State::Open {
             self.stats.open_count.fetch_add(1, Ordering::Relaxed);
         }
-        unpoisoned(self.journal.lock()).record(TransitionRecord {
+        let record = TransitionRecord {
             from: current,
             to,
             reason: reason.clone(),
             generation: next,
             time: self.clock.system_time(now),
-        });
+            last_error,
+        };
+        unpoisoned(self.journal.lock()).record(record.clone());
         // Sent under the lock, so subscribers see transitions in order.
         self.emit(EventKind::Transition { from: current, to, reason: reason.clone(), generation: next }, now);
         drop(guard);
-        self.log_transition(current, to, &reason, next, consecutive, now);
+        self.log_transition(&record, consecutive, now);
         if to == State::Open {
             self.arm_recovery_timer();
         }
@@ -114,15 +119,9 @@ impl Inner {
     /// The window's counts are read only when the record is wanted, after the
     /// transition: for an opening, the calls that opened it; on closing, the new
     /// (empty) window.
-    fn log_transition(
-        &self,
-        from: State,
-        to: State,
-        reason: &Reason,
-        generation: u64,
-        consecutive_failures: u32,
-        now: Instant,
-    ) {
+    fn log_transition(&self, record: &TransitionRecord, consecutive_failures: u32, now: Instant) {
+        let TransitionRecord { from, to, reason, generation, last_error, .. } = record;
+        let (to, generation, last_error) = (*to, *generation, last_error.as_deref());
         let opened = matches!(to, State::Open | State::ForcedOpen);
         let wanted = if opened {
             tracing::enabled!(tracing::Level::WARN)
@@ -159,6 +158,7 @@ impl Inner {
                     threshold,
                     failure_rate_threshold,
                     recovery_timeout_ms,
+                    last_error,
                     $message
                 )
             };

@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use crate::breaker::{Admission, OwnedSleep};
+use crate::breaker::{Admission, OwnedSleep, failing};
 use crate::classify::Outcome;
 use crate::error::Error;
 use crate::integrations::judge::{Judge, Origin, Protocol, grpc_status_of_http, note_client_error};
@@ -252,7 +252,12 @@ fn judge_response<R>(
             None => return response.map(|body| ResponseBody::watched(body, taken, judge)),
         },
     };
-    taken.record(outcome);
+    if outcome == Outcome::Failure {
+        // A transition this failure triggers names the status.
+        failing::during(&failing::HttpStatus(status.as_u16()), || taken.record(outcome));
+    } else {
+        taken.record(outcome);
+    }
     response.map(ResponseBody::plain)
 }
 

@@ -114,8 +114,11 @@
         reason: r.reason == null ? "" : String(r.reason),
         time: num(r.time),
         generation: num(r.generation),
+        error: r.last_error == null ? "" : String(r.last_error),
       };
-      if (!c.history.some((h) => sameTransition(h, record))) c.history.push(record);
+      const known = c.history.find((h) => sameTransition(h, record));
+      if (!known) c.history.push(record);
+      else if (!known.error && record.error) known.error = record.error; // events carry no error text
     }
     c.history.sort((a, b) =>
       a.generation !== null && b.generation !== null ? a.generation - b.generation : (a.time || 0) - (b.time || 0));
@@ -225,7 +228,9 @@
       const item = el("li");
       const move = el("span", "move");
       move.append(el("span", "st st-" + stateName(h.from), h.from), document.createTextNode(" → "), el("span", "st st-" + stateName(h.to), h.to));
-      item.append(el("time", null, clock(h.time)), move, el("span", "why", h.reason));
+      const why = el("span", "why", h.reason);
+      if (h.error) why.append(el("span", "last-error", " · " + h.error));
+      item.append(el("time", null, clock(h.time)), move, why);
       list.append(item);
     }
     if (recent.length === 0) list.append(el("li", "none", "no transitions seen"));
@@ -262,6 +267,7 @@
       reason.classList.add("empty");
     }
     why.append(reason);
+    if (last && last.error) why.append(el("span", "last-error", " · " + last.error));
 
     const figure = el("figure", "trend");
     const plot = el("div", "plot");
