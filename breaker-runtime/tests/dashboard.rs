@@ -21,7 +21,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use breaker_runtime::observe::endpoints::Endpoints;
-use breaker_runtime::{Error, State, circuit_breaker, registry};
+use breaker_runtime::observe::history::history;
+use breaker_runtime::{CircuitBreaker, Config, Error, ManualClock, State, circuit_breaker, registry};
 use futures::StreamExt;
 
 /// Longest a Chromium run may take before the test kills it and fails.
@@ -245,6 +246,19 @@ fn dashboard_shows_every_circuit_its_state_and_the_reason_it_opened() {
         assert!(page.contains(r#"<base href="breakers/">"#), "{page}");
     });
 
+    // A breaker whose calls all came before the page loaded, on a manual clock: its
+    // chart can only come from the history's finest tier (a 10 s point of 20 calls).
+    let clock = Arc::new(ManualClock::new());
+    let past = CircuitBreaker::with_clock("dash-history", Config::default(), clock.clone()).unwrap();
+    registry().register(&past).unwrap();
+    history().sample(registry());
+    for _ in 0..20 {
+        futures::executor::block_on(past.call(async { Ok::<_, Error>(1) })).unwrap();
+    }
+    clock.advance(Duration::from_secs(10));
+    history().sample(registry());
+    assert_eq!(history().points("dash-history", 0).last().map(|p| p.successes), Some(20));
+
     // Chromium loads the page; once its event stream is open, payments fails and opens.
     let url = format!("http://{addr}/breakers");
     let dom = std::thread::scope(|scope| {
@@ -274,9 +288,15 @@ fn dashboard_shows_every_circuit_its_state_and_the_reason_it_opened() {
         "last error: {open}"
     );
 
-    for closed in ["dash-catalog", "dash-search"] {
+    for closed in ["dash-catalog", "dash-search", "dash-history"] {
         assert_eq!(attribute(tile(&dom, closed), "data-state"), Some("closed"), "{closed}");
     }
+    // The history's point drew the chart of a breaker nobody called since.
+    assert!(
+        tile(&dom, "dash-history").contains(r#"class="ok"></rect>"#),
+        "no history bars: {}",
+        tile(&dom, "dash-history")
+    );
     // The chart: bars from the calls between successive snapshots (failures for search).
     assert!(
         tile(&dom, "dash-catalog").contains(r#"class="ok"></rect>"#),
@@ -285,7 +305,7 @@ fn dashboard_shows_every_circuit_its_state_and_the_reason_it_opened() {
     );
     assert!(tile(&dom, "dash-search").contains(r#"class="err"></rect>"#), "no failure bars");
     assert_eq!(summary_count(&dom, "open"), Some(1), "summary bar");
-    assert_eq!(summary_count(&dom, "closed"), Some(2), "summary bar");
+    assert_eq!(summary_count(&dom, "closed"), Some(3), "summary bar");
     for state in ["half-open", "forced-open", "disabled", "metrics-only"] {
         assert_eq!(summary_count(&dom, state), Some(0), "summary bar, {state}");
     }
