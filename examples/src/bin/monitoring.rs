@@ -21,46 +21,35 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use breaker_runtime::observe::endpoints::Endpoints;
 use breaker_runtime::{Error, circuit_breaker, registry};
+use clap::Parser;
 use rand::RngExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-
-const USAGE: &str = "usage: monitoring [--duration SECONDS]\n\n\
-    Runs a flaky HTTP service and breakers calling it on 127.0.0.1, and prints the\n\
-    address of the live dashboard. Runs until Ctrl-C, or for SECONDS (a positive number).";
 
 /// Time between two rounds of calls.
 const ROUND: Duration = Duration::from_millis(25);
 /// Calls in flight at once, across services: the loop waits for a place.
 const IN_FLIGHT: usize = 32;
 
-/// What the command line asks for.
-#[derive(Debug, PartialEq)]
+/// A flaky HTTP service on 127.0.0.1, breakers of several services calling it, and the
+/// live dashboard over them: open the printed address in a browser.
+#[derive(Parser, Debug, PartialEq)]
+#[command(version)]
 struct Options {
-    /// How long to run; `None`: until Ctrl-C.
+    /// How long to run, in seconds (a positive number); without it, until Ctrl-C.
+    #[arg(long, value_parser = seconds)]
     duration: Option<Duration>,
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options { duration: None };
-    while let Some(arg) = args.next() {
-        let value = match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--duration" => args.next().ok_or("--duration needs a number of seconds")?,
-            other => match other.strip_prefix("--duration=") {
-                Some(value) => value.to_owned(),
-                None => return Err(format!("unknown argument `{other}`")),
-            },
-        };
-        let seconds: f64 = value
-            .parse()
-            .ok()
-            .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
-            .ok_or_else(|| format!("--duration expects a positive number of seconds, not `{value}`"))?;
-        options.duration = Some(Duration::from_secs_f64(seconds));
-    }
-    Ok(Some(options))
+/// A positive number of seconds, fractions allowed.
+fn seconds(value: &str) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("expects a positive number of seconds, not `{value}`"))
 }
 
 /// How the flaky service behaves, on a clock that starts with the program.
@@ -256,17 +245,7 @@ async fn call_loop(client: Client, running: Arc<AtomicBool>) {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let options = match parse(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
+    let options = Options::parse();
     match run(options).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -334,23 +313,23 @@ async fn run(options: Options) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> impl Iterator<Item = String> {
-        list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>().into_iter()
-    }
-
     #[test]
     fn duration_is_parsed_or_refused_clearly() {
-        assert_eq!(parse(args(&[])), Ok(Some(Options { duration: None })));
-        let three = Some(Options { duration: Some(Duration::from_secs(3)) });
-        assert_eq!(parse(args(&["--duration", "3"])), Ok(three));
-        let half = Some(Options { duration: Some(Duration::from_millis(500)) });
-        assert_eq!(parse(args(&["--duration=0.5"])), Ok(half));
-        assert_eq!(parse(args(&["--help"])), Ok(None));
-        for bad in [&["--duration", "soon"][..], &["--duration", "-1"], &["--duration", "0"], &["--duration"]]
-        {
-            let error = parse(args(bad)).unwrap_err();
+        let parse = |args: &[&str]| {
+            Options::try_parse_from(std::iter::once("monitoring").chain(args.iter().copied()))
+        };
+        assert_eq!(parse(&[]).unwrap(), Options { duration: None });
+        assert_eq!(parse(&["--duration", "3"]).unwrap(), Options { duration: Some(Duration::from_secs(3)) });
+        assert_eq!(
+            parse(&["--duration=0.5"]).unwrap(),
+            Options { duration: Some(Duration::from_millis(500)) }
+        );
+        for bad in [&["--duration", "soon"][..], &["--duration", "0"], &["--duration"]] {
+            let error = parse(bad).unwrap_err().to_string();
             assert!(error.contains("--duration"), "{error}");
         }
-        assert!(parse(args(&["--fast"])).unwrap_err().contains("unknown argument `--fast`"));
+        // A negative number reads as an option: refused too.
+        assert!(parse(&["--duration", "-1"]).is_err());
+        assert!(parse(&["--fast"]).unwrap_err().to_string().contains("--fast"));
     }
 }
