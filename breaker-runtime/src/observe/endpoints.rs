@@ -198,23 +198,21 @@ async fn circuit(Path(service): Path<String>, Query(query): Params) -> Response 
         Err(error) => return bad_request(&error),
     };
     let snapshot = breaker.snapshot();
-    let mut body = range.summary(snapshot.clone());
-    body["transitions_by"] = snapshot
+    let name = snapshot.service;
+    let transitions_by: Vec<Value> = snapshot
         .transitions_by
         .iter()
         .map(|t| json!({ "from": t.from.as_str(), "to": t.to.as_str(), "count": t.count }))
         .collect();
+    let mut body = range.summary(snapshot);
+    body["transitions_by"] = Value::Array(transitions_by);
     let tiers: Vec<Value> = history()
         .tiers()
         .iter()
         .enumerate()
         .map(|(index, tier)| {
-            let points: Vec<Value> = history()
-                .points(snapshot.service, index)
-                .iter()
-                .filter(|p| range.contains(p.end))
-                .map(point)
-                .collect();
+            let points: Vec<Value> =
+                history().points(name, index).iter().filter(|p| range.contains(p.end)).map(point).collect();
             json!({ "interval_seconds": tier.interval.as_secs_f64(), "points": points })
         })
         .collect();
