@@ -76,7 +76,11 @@ fn run(scenario: &str, n: u64) {
                     let _ = black_box(b.call(work(black_box(1))).await);
                 }
             }
-            other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open"),
+            #[cfg(feature = "tower")]
+            tower_scenario @ ("tower-bare" | "tower-closed" | "tower-open" | "tower-host") => {
+                layer::run(tower_scenario, n).await;
+            }
+            other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open, tower-*"),
         }
     });
     if std::env::var("EXECUTOR").as_deref() == Ok("tokio") {
@@ -86,12 +90,84 @@ fn run(scenario: &str, n: u64) {
     }
 }
 
+/// The tower layer's scenarios (`--features tower`): a `tower::service_fn` that answers
+/// at once, bare and through `CircuitBreakerLayer`, closed, open and by host.
+#[cfg(feature = "tower")]
+mod layer {
+    use std::convert::Infallible;
+    use std::hint::black_box;
+
+    use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
+    use breaker_runtime::{ConfigLayer, Off, registry};
+    use tower::{Layer, Service, ServiceExt};
+
+    fn request() -> http::Request<()> {
+        let mut request = http::Request::new(());
+        *request.uri_mut() = http::Uri::from_static("http://instructions-host.test/quote");
+        request
+    }
+
+    fn answer() -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone
+    {
+        tower::service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) })
+    }
+
+    fn failing()
+    -> impl Service<http::Request<()>, Response = http::Response<()>, Error = std::io::Error> + Clone {
+        tower::service_fn(|_: http::Request<()>| async {
+            Err::<http::Response<()>, _>(std::io::Error::other("down"))
+        })
+    }
+
+    fn threshold_only(service: &str) {
+        let off = Off::default().with("timeout").and_then(|o| o.with("max_concurrent")).unwrap();
+        registry().named(service).unwrap();
+        registry()
+            .set_override(service, ConfigLayer { threshold: Some(5), off, ..Default::default() })
+            .unwrap();
+    }
+
+    async fn drive<S: Service<http::Request<()>>>(service: &mut S, n: u64) {
+        for _ in 0..n {
+            let Ok(ready) = service.ready().await else { panic!("not ready") };
+            let _ = black_box(ready.call(request()).await);
+        }
+    }
+
+    pub(super) async fn run(scenario: &str, n: u64) {
+        match scenario {
+            "tower-bare" => drive(&mut answer(), n).await,
+            "tower-closed" => {
+                threshold_only("instructions-tower-closed");
+                let layer =
+                    CircuitBreakerLayer::new().identify(Identify::service("instructions-tower-closed"));
+                drive(&mut layer.layer(answer()), n).await
+            }
+            "tower-host" => {
+                threshold_only("instructions-host.test");
+                drive(&mut CircuitBreakerLayer::new().layer(answer()), n).await
+            }
+            _ => {
+                threshold_only("instructions-tower-open");
+                let layer = CircuitBreakerLayer::new().identify(Identify::service("instructions-tower-open"));
+                let mut tripped = layer.layer(failing());
+                drive(&mut tripped, 10).await;
+                drive(&mut layer.layer(answer()), n).await
+            }
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     match args.as_slice() {
         [scenario, n] => run(scenario, n.parse().expect("a number of calls")),
         _ => {
             for scenario in ["bare", "closed", "defaults", "attribute", "open"] {
+                run(scenario, 1000);
+            }
+            #[cfg(feature = "tower")]
+            for scenario in ["tower-bare", "tower-closed", "tower-open", "tower-host"] {
                 run(scenario, 1000);
             }
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use breaker_runtime::integrations::tower::{CircuitBreakerLayer, CircuitBreakerService};
+use breaker_runtime::integrations::tower::{CircuitBreakerLayer, CircuitBreakerService, Grpc};
 use breaker_runtime::{CircuitBreaker, ConfigLayer, ManualClock, registry};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -159,7 +159,7 @@ impl TestServer {
 
     /// Starts a server with `layer` on its side of every call (tonic's
     /// `Server::layer`).
-    pub async fn start_with_layer(layer: CircuitBreakerLayer) -> std::io::Result<TestServer> {
+    pub async fn start_with_layer(layer: CircuitBreakerLayer<Grpc>) -> std::io::Result<TestServer> {
         let (listener, addr, backend) = bind().await?;
         let routes = Server::builder()
             .layer(layer)
@@ -213,15 +213,15 @@ pub fn lazy_channel(endpoint: &Endpoint) -> Channel {
 }
 
 /// The client stack: `layer` over `channel`.
-pub type Protected = CircuitBreakerService<Channel>;
+pub type Protected = CircuitBreakerService<Channel, Grpc>;
 
 /// An `Echo` client through `layer`.
-pub fn echo_client(channel: Channel, layer: CircuitBreakerLayer) -> EchoClient<Protected> {
+pub fn echo_client(channel: Channel, layer: CircuitBreakerLayer<Grpc>) -> EchoClient<Protected> {
     EchoClient::new(tower::ServiceBuilder::new().layer(layer).service(channel))
 }
 
 /// A `Ledger` client through `layer`.
-pub fn ledger_client(channel: Channel, layer: CircuitBreakerLayer) -> LedgerClient<Protected> {
+pub fn ledger_client(channel: Channel, layer: CircuitBreakerLayer<Grpc>) -> LedgerClient<Protected> {
     LedgerClient::new(tower::ServiceBuilder::new().layer(layer).service(channel))
 }
 

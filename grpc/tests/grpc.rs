@@ -15,7 +15,7 @@ use breaker_grpc::{
     CountRequest, ECHO_SERVICE, LEDGER_SERVICE, SayRequest, TestServer, configure, echo_client, endpoint,
     lazy_channel, ledger_client, manual_clock,
 };
-use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify, ServiceError};
+use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Grpc, Identify, ServiceError};
 use breaker_runtime::{ConfigLayer, State, registry};
 use tonic::{Code, Request};
 
@@ -30,7 +30,7 @@ async fn bounded(body: impl Future<Output = TestResult>) -> TestResult {
 }
 
 /// The client layer for one fixed service.
-fn layer(service: &str) -> CircuitBreakerLayer {
+fn layer(service: &str) -> CircuitBreakerLayer<Grpc> {
     CircuitBreakerLayer::grpc().identify(Identify::service(service))
 }
 

@@ -1,7 +1,7 @@
 //! The gRPC layer's response body on its own, without a network: an inner
 //! `tower::service_fn` answers a 200 whose body is a script of frames (and `Pending`
 //! polls), as an HTTP/2 body arrives, and the test reads it frame by frame. These pin
-//! the rules of `ResponseBody` exactly: the status in the trailers is recorded once,
+//! the rules of `GrpcBody` exactly: the status in the trailers is recorded once,
 //! whatever comes before it; the call keeps its probe place until then; an end without
 //! a status and a body error are failures; a body dropped early records nothing.
 
@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use breaker_grpc::{configure, manual_clock};
-use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify, ResponseBody};
+use breaker_runtime::integrations::tower::{CircuitBreakerLayer, GrpcBody, Identify};
 use breaker_runtime::{ConfigLayer, State};
 use bytes::Bytes;
 use http_body::{Body, Frame};
@@ -73,7 +73,7 @@ impl Body for Scripted {
 
 /// The layer for `service` over an inner service that answers `script`; returns the
 /// response body.
-async fn respond(service: &str, script: &[Step]) -> ResponseBody<Scripted> {
+async fn respond(service: &str, script: &[Step]) -> GrpcBody<Scripted> {
     let body = Scripted(script.iter().cloned().collect());
     let inner = tower::service_fn(move |_: http::Request<()>| {
         let body = body.clone();
@@ -86,7 +86,7 @@ async fn respond(service: &str, script: &[Step]) -> ResponseBody<Scripted> {
 }
 
 /// Reads `body` to its end (or its error).
-async fn drain(mut body: ResponseBody<Scripted>) {
+async fn drain(mut body: GrpcBody<Scripted>) {
     while let Some(Ok(_)) = body.frame().await {}
 }
 
@@ -194,4 +194,45 @@ async fn a_200_without_any_status_that_ends_at_its_head_is_a_failure_through_ton
         (1, 1),
         "no status: UNKNOWN, a failure: {window:?} ({status:?})"
     );
+}
+
+#[tokio::test]
+async fn the_grpc_status_that_opens_a_circuit_is_its_last_error() {
+    let service = "body-last-error";
+    let breaker = configure(service, layer()).unwrap();
+    for _ in 0..3 {
+        drain(respond(service, &[Step::Data("a"), Step::Status("14")]).await).await;
+    }
+    let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
+    assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("gRPC status 14 UNAVAILABLE")));
+}
+
+#[tokio::test]
+async fn a_stream_error_that_opens_a_circuit_is_its_last_error() {
+    let service = "body-last-error-reset";
+    let breaker = configure(service, layer()).unwrap();
+    for _ in 0..3 {
+        drain(respond(service, &[Step::Data("a"), Step::Error]).await).await;
+    }
+    let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
+    assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("the response stream failed")));
+}
+
+#[tokio::test]
+async fn a_trailers_only_status_that_opens_a_circuit_is_its_last_error() {
+    let service = "headers-last-error";
+    let breaker = configure(service, layer()).unwrap();
+    let inner = tower::service_fn(|_: http::Request<()>| async {
+        let mut response = http::Response::new(Scripted(VecDeque::new()));
+        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("4"));
+        Ok::<_, Infallible>(response)
+    });
+    let mut stack = CircuitBreakerLayer::grpc().identify(Identify::service(service)).layer(inner);
+    for _ in 0..3 {
+        let request = http::Request::post("/echo.v1.Echo/Say").body(()).expect("a valid request");
+        let response = stack.ready().await.unwrap().call(request).await.expect("an answer");
+        assert_eq!(response.headers()["grpc-status"], "4", "the status reaches the caller");
+    }
+    let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
+    assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("gRPC status 4 DEADLINE_EXCEEDED")));
 }

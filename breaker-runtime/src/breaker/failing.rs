@@ -59,6 +59,18 @@ impl fmt::Display for HttpStatus {
     }
 }
 
+/// A gRPC status, as the error a failure names: `gRPC status 14 UNAVAILABLE`.
+pub(crate) struct GrpcStatus(pub(crate) i32);
+
+impl fmt::Display for GrpcStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match crate::classify::grpc::Code::from_i32(self.0) {
+            Some(code) => write!(f, "gRPC status {} {}", self.0, code.as_str()),
+            None => write!(f, "gRPC status {}", self.0),
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

@@ -110,6 +110,7 @@ impl CircuitBreaker {
 
     /// The state as it is, without applying a due open -> half-open move: for a check
     /// that must cost one load (a layer's `poll_ready`).
+    #[inline]
     pub(crate) fn peek_state(&self) -> State {
         self.inner.peek_state()
     }

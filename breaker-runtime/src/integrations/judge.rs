@@ -48,21 +48,9 @@ impl Default for TooManyRequests {
     }
 }
 
-/// The protocol a layer judges responses by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// By HTTP status (see [`classify::http`](crate::classify::http)).
-    Http,
-    /// By `grpc-status`, from the response headers or the trailers (see
-    /// [`classify::grpc`](crate::classify::grpc)).
-    Grpc,
-}
-
 /// The judging rules of one layer or middleware.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Judge {
-    pub(crate) protocol: Protocol,
     pub(crate) http: HttpClassifier,
     pub(crate) too_many_requests: TooManyRequests,
     pub(crate) grpc: GrpcClassifier,
@@ -71,7 +59,6 @@ pub(crate) struct Judge {
 impl Default for Judge {
     fn default() -> Self {
         Judge {
-            protocol: Protocol::Http,
             http: HttpClassifier::new(),
             too_many_requests: TooManyRequests::DEFAULT,
             grpc: GrpcClassifier::new(),
@@ -111,6 +98,7 @@ pub(crate) const GRPC_UNKNOWN: i32 = 2;
 impl Judge {
     /// The outcome of an HTTP response for `breaker`, from the request's `origin`:
     /// by status, with a redirect back to the request a failure (a redirect loop).
+    #[inline]
     pub(crate) fn http_response(
         &self,
         breaker: &CircuitBreaker,
@@ -142,12 +130,6 @@ impl Judge {
             TooManyRequests::Ignored => Outcome::Ignored,
             TooManyRequests::Window { count, within } => breaker.too_many_requests(count, within),
         }
-    }
-
-    /// The outcome of a `grpc-status` header value; a value that is not a number is
-    /// UNKNOWN.
-    pub(crate) fn grpc_status(&self, value: &[u8]) -> Outcome {
-        self.grpc.code(parse_grpc_status(value).unwrap_or(GRPC_UNKNOWN))
     }
 }
 
@@ -223,6 +205,11 @@ pub(crate) fn parse_grpc_status(value: &[u8]) -> Option<i32> {
     std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 
+/// The code of a `grpc-status` value; a value that is not a number is UNKNOWN.
+pub(crate) fn grpc_code(value: &[u8]) -> i32 {
+    parse_grpc_status(value).unwrap_or(GRPC_UNKNOWN)
+}
+
 /// The gRPC status a response without `grpc-status` stands for, by its HTTP status, as
 /// gRPC's "HTTP to gRPC status code mapping" says (and tonic does): a 200 without a
 /// status is UNKNOWN (a proxy may have cut the response short), never OK.
@@ -272,9 +259,9 @@ mod tests {
         assert_eq!(parse_grpc_status(b" 0 "), Some(0));
         assert_eq!(parse_grpc_status(b"x"), None);
         let judge = Judge::default();
-        assert_eq!(judge.grpc_status(b"0"), Outcome::Success);
-        assert_eq!(judge.grpc_status(b"14"), Outcome::Failure);
-        assert_eq!(judge.grpc_status(b"3"), Outcome::Ignored);
-        assert_eq!(judge.grpc_status(b"oops"), Outcome::Failure);
+        assert_eq!(judge.grpc.code(grpc_code(b"0")), Outcome::Success);
+        assert_eq!(judge.grpc.code(grpc_code(b"14")), Outcome::Failure);
+        assert_eq!(judge.grpc.code(grpc_code(b"3")), Outcome::Ignored);
+        assert_eq!(judge.grpc.code(grpc_code(b"oops")), Outcome::Failure);
     }
 }

@@ -1,24 +1,108 @@
-//! [`ResponseBody`]: a response body that reports a gRPC status arriving in the
-//! trailers.
+//! The bodies of responses through the layer: [`ResponseBody`] (HTTP), the inner body
+//! or the empty body of a response the layer made, and [`GrpcBody`], which reports a
+//! gRPC status arriving in the trailers.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http_body::{Body, Frame, SizeHint};
 
-use crate::breaker::Admission;
+use crate::breaker::{Admission, failing};
 use crate::classify::Outcome;
-use crate::integrations::judge::{GRPC_UNKNOWN, Judge};
+use crate::integrations::judge::{GRPC_UNKNOWN, Judge, grpc_code};
+
+use super::protocol::sealed::record;
 
 pin_project_lite::pin_project! {
-    /// The body of a response through the layer: the inner body, passed through.
+    /// The body of a response through an [`Http`](super::Http) layer: the inner
+    /// service's body, passed through untouched, or the empty body of a response the
+    /// layer made itself (a refusal answered with 503,
+    /// [`WhenOpen::Respond`](super::WhenOpen::Respond)).
+    pub struct ResponseBody<B> {
+        #[pin]
+        body: Inner<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = InnerProj]
+    enum Inner<B> {
+        Passed { #[pin] body: B },
+        Empty,
+    }
+}
+
+impl<B> ResponseBody<B> {
+    #[inline(always)]
+    pub(crate) fn inner(body: B) -> ResponseBody<B> {
+        ResponseBody { body: Inner::Passed { body } }
+    }
+
+    pub(crate) fn empty() -> ResponseBody<B> {
+        ResponseBody { body: Inner::Empty }
+    }
+
+    /// The inner service's body; `None` for a response the layer made.
+    pub fn into_inner(self) -> Option<B> {
+        match self.body {
+            Inner::Passed { body } => Some(body),
+            Inner::Empty => None,
+        }
+    }
+}
+
+impl<B: Body> Body for ResponseBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    #[inline]
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        match self.project().body.project() {
+            InnerProj::Passed { body } => body.poll_frame(cx),
+            InnerProj::Empty => Poll::Ready(None),
+        }
+    }
+
+    #[inline]
+    fn is_end_stream(&self) -> bool {
+        match &self.body {
+            Inner::Passed { body } => body.is_end_stream(),
+            Inner::Empty => true,
+        }
+    }
+
+    #[inline]
+    fn size_hint(&self) -> SizeHint {
+        match &self.body {
+            Inner::Passed { body } => body.size_hint(),
+            Inner::Empty => SizeHint::with_exact(0),
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.body {
+            Inner::Passed { .. } => "inner",
+            Inner::Empty => "empty",
+        };
+        f.debug_tuple("ResponseBody").field(&kind).finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The body of a response through a [`Grpc`](super::Grpc) layer: the inner body,
+    /// passed through.
     ///
-    /// For a gRPC response whose status comes in the trailers, it keeps the call's
+    /// For a response whose status comes in the trailers, it keeps the call's
     /// admission until then: the trailers' `grpc-status` is recorded, an error of the
     /// body (a stream cut by a reset) is a failure, a body that ends without a status
     /// is UNKNOWN (a failure), and a body dropped before its end records nothing and
     /// gives its probe place back. Messages pass through unlooked at.
-    pub struct ResponseBody<B> {
+    pub struct GrpcBody<B> {
         #[pin]
         kind: Kind<B>,
     }
@@ -33,22 +117,22 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<B> ResponseBody<B> {
-    pub(crate) fn plain(body: B) -> ResponseBody<B> {
-        ResponseBody { kind: Kind::Plain { body } }
+impl<B> GrpcBody<B> {
+    pub(crate) fn plain(body: B) -> GrpcBody<B> {
+        GrpcBody { kind: Kind::Plain { body } }
     }
 
-    pub(crate) fn watched(body: B, admission: Admission, judge: &'static Judge) -> ResponseBody<B> {
-        ResponseBody { kind: Kind::Watched { body, admission: Some(admission), judge } }
+    pub(crate) fn watched(body: B, admission: Admission, judge: &'static Judge) -> GrpcBody<B> {
+        GrpcBody { kind: Kind::Watched { body, admission: Some(admission), judge } }
     }
 
     /// The empty body of a response the layer made itself (a refusal).
-    pub(crate) fn empty() -> ResponseBody<B> {
-        ResponseBody { kind: Kind::Empty }
+    pub(crate) fn empty() -> GrpcBody<B> {
+        GrpcBody { kind: Kind::Empty }
     }
 }
 
-impl<B: Body> Body for ResponseBody<B> {
+impl<B: Body> Body for GrpcBody<B> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -61,23 +145,27 @@ impl<B: Body> Body for ResponseBody<B> {
             KindProj::Watched { body, admission, judge } => {
                 let polled = body.poll_frame(cx);
                 if admission.is_some() {
-                    let outcome = match &polled {
-                        Poll::Ready(Some(Ok(frame))) => {
-                            frame.trailers_ref().map(|trailers| match trailers.get("grpc-status") {
-                                Some(status) => judge.grpc_status(status.as_bytes()),
-                                None => judge.grpc.code(GRPC_UNKNOWN),
-                            })
-                        }
-                        Poll::Ready(Some(Err(_))) => Some(Outcome::Failure),
+                    // `None`: an error of the body (a stream cut by a reset).
+                    let code = match &polled {
+                        Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|trailers| {
+                            Some(
+                                trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes())),
+                            )
+                        }),
+                        Poll::Ready(Some(Err(_))) => Some(None),
                         // The end without trailers: no status.
-                        Poll::Ready(None) => Some(judge.grpc.code(GRPC_UNKNOWN)),
+                        Poll::Ready(None) => Some(Some(GRPC_UNKNOWN)),
                         Poll::Pending => None,
                     };
                     // Only once the status is known: a frame of data leaves the call
                     // open (taking the admission then would cancel the call).
-                    if let Some(outcome) = outcome {
-                        if let Some(admission) = admission.take() {
-                            admission.record(outcome);
+                    if let Some(code) = code {
+                        let admission = admission.take().expect("the admission is still held");
+                        match code {
+                            Some(code) => {
+                                record(admission, judge.grpc.code(code), &failing::GrpcStatus(code))
+                            }
+                            None => record(admission, Outcome::Failure, &"the response stream failed"),
                         }
                     }
                 }
@@ -106,7 +194,7 @@ impl<B: Body> Body for ResponseBody<B> {
     }
 }
 
-impl<B> std::fmt::Debug for ResponseBody<B> {
+impl<B> std::fmt::Debug for GrpcBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match &self.kind {
             Kind::Plain { .. } => "plain",
@@ -119,6 +207,6 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
             }
             Kind::Empty => "empty",
         };
-        f.debug_struct("ResponseBody").field("kind", &kind).finish()
+        f.debug_struct("GrpcBody").field("kind", &kind).finish()
     }
 }

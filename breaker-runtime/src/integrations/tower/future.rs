@@ -1,41 +1,32 @@
 //! [`ResponseFuture`]: one request through its breaker.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use crate::breaker::{Admission, OwnedSleep, failing};
+use crate::breaker::{Admission, OwnedSleep};
 use crate::classify::Outcome;
 use crate::error::Error;
-use crate::integrations::judge::{Judge, Origin, Protocol, grpc_status_of_http, note_client_error};
+use crate::integrations::judge::{Judge, Origin};
 
-use super::body::ResponseBody;
 use super::error::ServiceError;
 use super::layer::{Shared, WhenOpen};
+use super::protocol::{Http, Protocol};
 
 pin_project_lite::pin_project! {
     /// The future of [`CircuitBreakerService`](super::CircuitBreakerService): the inner
     /// service's, judged when it answers, or the breaker's refusal.
-    pub struct ResponseFuture<S, B>
+    pub struct ResponseFuture<S, B, P = Http>
     where
         S: Service<http::Request<B>>,
     {
         #[pin]
-        state: Stage<S, B, S::Future>,
-        // The call's admission, until the call is judged (or handed to the body).
-        admission: Option<Admission>,
-        // The breaker's call timeout, started when the call first waits (boxed: most
-        // futures through a client wait, and the timer is most of their size, so a
-        // future that answers at once stays small to move).
-        timer: Option<Pin<Box<OwnedSleep>>>,
-        judge: &'static Judge,
-        // Where the request went (HTTP), to tell a redirect loop.
-        origin: Origin,
-        // The layer's settings, when it has classifiers of the user's.
-        custom: Option<Arc<Shared>>,
+        stage: Stage<S, B, S::Future>,
+        protocol: PhantomData<fn() -> P>,
     }
 }
 
@@ -43,12 +34,12 @@ pin_project_lite::pin_project! {
     #[project = StageProj]
     #[project_replace = StageTaken]
     enum Stage<S, B, F> {
+        // The inner service's future, and the admitted call (`None`: unprotected).
+        Calling { #[pin] future: F, call: Option<Call> },
         // Waiting for the inner service to be ready: rare (the circuit was open when
         // `poll_ready` asked, and let the call through since), so kept out of the
         // future's own size.
-        NotReady { waiting: Box<(S, Option<http::Request<B>>)> },
-        // The inner service's future.
-        Calling { #[pin] future: F },
+        NotReady { waiting: Box<(S, Option<http::Request<B>>)>, call: Option<Call> },
         // Answered without the inner service: with the error, or (`respond`) with a
         // response that says it (HTTP 503, gRPC UNAVAILABLE).
         Refused { error: Error, respond: bool },
@@ -56,129 +47,119 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<S, B, R> ResponseFuture<S, B>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>>,
-{
+/// An admitted call, until it is judged (or handed to the response body). `pub` for
+/// the sealed [`Protocol`]'s methods; not reachable from outside.
+pub struct Call {
+    pub(super) admission: Admission,
+    // The breaker's call timeout, started when the call first waits (boxed: most
+    // futures through a client wait, and the timer is most of their size, so a future
+    // that answers at once stays small to move).
+    timer: Option<Pin<Box<OwnedSleep>>>,
+    pub(super) judge: &'static Judge,
+    // Where the request went (HTTP), to tell a redirect loop.
+    pub(super) origin: Origin,
+    // The layer's settings, when it has classifiers of the user's.
+    pub(super) custom: Option<Arc<Shared>>,
+}
+
+impl Call {
     #[inline(always)]
-    fn with(
-        stage: Stage<S, B, S::Future>,
-        admission: Option<Admission>,
-        origin: Origin,
-        shared: &Arc<Shared>,
-    ) -> Self {
-        let timer = None;
+    pub(crate) fn new(admission: Admission, origin: Origin, shared: &Arc<Shared>) -> Call {
         let custom = (shared.classify.is_some() || shared.classify_error.is_some()).then(|| shared.clone());
-        ResponseFuture { state: stage, admission, timer, judge: shared.judge, origin, custom }
+        Call { admission, timer: None, judge: shared.judge, origin, custom }
     }
 
-    #[inline(always)]
-    pub(crate) fn calling(
-        future: S::Future,
-        admission: Option<Admission>,
-        origin: Origin,
-        shared: &Arc<Shared>,
-    ) -> Self {
-        ResponseFuture::with(Stage::Calling { future }, admission, origin, shared)
-    }
-
-    pub(crate) fn not_ready(
-        service: S,
-        request: http::Request<B>,
-        admission: Option<Admission>,
-        origin: Origin,
-        shared: &Arc<Shared>,
-    ) -> Self {
-        let waiting = Box::new((service, Some(request)));
-        ResponseFuture::with(Stage::NotReady { waiting }, admission, origin, shared)
-    }
-
-    pub(crate) fn refused(error: Error, shared: &Arc<Shared>) -> Self {
-        let respond = shared.when_open == WhenOpen::Respond || shared.judge.protocol == Protocol::Grpc;
-        let stage = Stage::Refused { error, respond };
-        let mut future = ResponseFuture::with(stage, None, Origin::default(), shared);
-        future.custom = None;
-        future
+    /// Whether the call's timeout has passed (its timer starts at the first wait).
+    fn elapsed(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.admission.timeout().is_none() {
+            return false;
+        }
+        let admission = &self.admission;
+        self.timer.get_or_insert_with(|| Box::pin(admission.timer())).as_mut().poll_elapsed(cx).is_ready()
     }
 }
 
-impl<S, B, R> Future for ResponseFuture<S, B>
+impl<S, B, R, P> ResponseFuture<S, B, P>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+    P: Protocol,
+{
+    #[inline(always)]
+    fn with(stage: Stage<S, B, S::Future>) -> Self {
+        ResponseFuture { stage, protocol: PhantomData }
+    }
+
+    #[inline(always)]
+    pub(crate) fn calling(future: S::Future, call: Option<Call>) -> Self {
+        ResponseFuture::with(Stage::Calling { future, call })
+    }
+
+    pub(crate) fn not_ready(service: S, request: http::Request<B>, call: Option<Call>) -> Self {
+        let waiting = Box::new((service, Some(request)));
+        ResponseFuture::with(Stage::NotReady { waiting, call })
+    }
+
+    pub(crate) fn refused(error: Error, shared: &Shared) -> Self {
+        let respond = shared.when_open == WhenOpen::Respond || P::GRPC;
+        ResponseFuture::with(Stage::Refused { error, respond })
+    }
+}
+
+impl<S, B, R, P> Future for ResponseFuture<S, B, P>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
     S::Error: 'static,
+    P: Protocol,
 {
-    type Output = Result<http::Response<ResponseBody<R>>, ServiceError<S::Error>>;
+    type Output = Result<http::Response<P::Body<R>>, ServiceError<S::Error>>;
 
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let mut stage = self.project().stage;
         loop {
-            match this.state.as_mut().project() {
-                StageProj::Calling { future } => {
+            match stage.as_mut().project() {
+                StageProj::Calling { future, call } => {
                     let answer = match future.poll(cx) {
                         Poll::Ready(answer) => answer,
                         Poll::Pending => {
-                            if elapsed(this.admission, this.timer, cx) {
+                            if call.as_mut().is_some_and(|call| call.elapsed(cx)) {
                                 // Cut by the breaker's timeout: the inner future goes
                                 // now, with whatever it holds.
-                                this.state.set(Stage::Done);
-                                return Poll::Ready(timed_out(this.admission, this.judge.protocol));
+                                return Poll::Ready(timed_out::<P, R, S::Error>(take_call(stage)));
                             }
                             return Poll::Pending;
                         }
                     };
-                    this.state.set(Stage::Done);
-                    return Poll::Ready(match answer {
-                        Ok(response) => Ok(judge_response(
-                            this.judge,
-                            this.origin,
-                            this.custom.as_deref(),
-                            this.admission,
-                            response,
-                        )),
-                        Err(error) => {
-                            if let Some(admission) = this.admission.take() {
-                                let outcome =
-                                    match this.custom.as_deref().and_then(|s| s.classify_error.as_ref()) {
-                                        Some(classify) => classify(&error),
-                                        None => Outcome::Failure,
-                                    };
-                                admission.record(outcome);
-                            }
-                            Err(ServiceError::Inner(error))
-                        }
-                    });
+                    return Poll::Ready(answered::<P, R, S::Error>(answer, take_call(stage)));
                 }
-                StageProj::NotReady { waiting } => match waiting.0.poll_ready(cx) {
+                StageProj::NotReady { waiting, call } => match waiting.0.poll_ready(cx) {
                     Poll::Ready(Ok(())) => {
                         let (service, request) = &mut **waiting;
                         let request = request.take().expect("a request waits for its service");
                         let future = service.call(request);
-                        this.state.set(Stage::Calling { future });
+                        let call = call.take();
+                        stage.set(Stage::Calling { future, call });
                     }
                     Poll::Ready(Err(error)) => {
-                        this.state.set(Stage::Done);
-                        if let Some(admission) = this.admission.take() {
-                            admission.record(Outcome::Failure);
+                        if let Some(call) = take_call(stage) {
+                            call.admission.record(Outcome::Failure);
                         }
                         return Poll::Ready(Err(ServiceError::Inner(error)));
                     }
                     Poll::Pending => {
-                        if elapsed(this.admission, this.timer, cx) {
-                            this.state.set(Stage::Done);
-                            return Poll::Ready(timed_out(this.admission, this.judge.protocol));
+                        if call.as_mut().is_some_and(|call| call.elapsed(cx)) {
+                            return Poll::Ready(timed_out::<P, R, S::Error>(take_call(stage)));
                         }
                         return Poll::Pending;
                     }
                 },
                 StageProj::Refused { .. } => {
-                    let StageTaken::Refused { error, respond } =
-                        this.state.as_mut().project_replace(Stage::Done)
+                    let StageTaken::Refused { error, respond } = stage.as_mut().project_replace(Stage::Done)
                     else {
                         unreachable!("the stage was Refused")
                     };
                     if respond {
-                        return Poll::Ready(Ok(refusal_response(this.judge.protocol, &error)));
+                        return Poll::Ready(Ok(refusal_response::<P, R>(&error)));
                     }
                     return Poll::Ready(Err(ServiceError::Breaker(error)));
                 }
@@ -188,77 +169,51 @@ where
     }
 }
 
-/// Whether an admitted call's timeout has passed (starting its timer at its first
-/// wait).
-fn elapsed(
-    admission: &Option<Admission>,
-    timer: &mut Option<Pin<Box<OwnedSleep>>>,
-    cx: &mut Context<'_>,
-) -> bool {
-    let Some(admission) = admission else { return false };
-    if admission.timeout().is_none() {
-        return false;
+/// The call of a stage that calls (or waits for) the inner service, which is done
+/// with: the inner future is dropped, the call moved out whole.
+#[inline(always)]
+fn take_call<S, B, F>(stage: Pin<&mut Stage<S, B, F>>) -> Option<Call> {
+    match stage.project_replace(Stage::Done) {
+        StageTaken::Calling { call, .. } | StageTaken::NotReady { call, .. } => call,
+        StageTaken::Refused { .. } | StageTaken::Done => None,
     }
-    timer.get_or_insert_with(|| Box::pin(admission.timer())).as_mut().poll_elapsed(cx).is_ready()
+}
+
+/// The inner service answered: judged, when the call was admitted.
+#[inline(always)]
+fn answered<P: Protocol, R, E: 'static>(
+    answer: Result<http::Response<R>, E>,
+    call: Option<Call>,
+) -> Result<http::Response<P::Body<R>>, ServiceError<E>> {
+    match (answer, call) {
+        (Ok(response), Some(call)) => Ok(P::judge(call, response)),
+        (Ok(response), None) => Ok(response.map(P::plain)),
+        (Err(error), call) => {
+            if let Some(call) = call {
+                let outcome = match call.custom.as_deref().and_then(|s| s.classify_error.as_ref()) {
+                    Some(classify) => classify(&error),
+                    None => Outcome::Failure,
+                };
+                call.admission.record(outcome);
+            }
+            Err(ServiceError::Inner(error))
+        }
+    }
 }
 
 /// The call timed out: recorded, and the error that says so (for gRPC, a
 /// trailers-only DEADLINE_EXCEEDED response, which every gRPC client reads as such).
-fn timed_out<R, E>(
-    admission: &mut Option<Admission>,
-    protocol: Protocol,
-) -> Result<http::Response<ResponseBody<R>>, ServiceError<E>> {
-    let admission = admission.take().expect("only an admitted call has a timer");
+fn timed_out<P: Protocol, R, E>(call: Option<Call>) -> Result<http::Response<P::Body<R>>, ServiceError<E>> {
+    let admission = call.expect("only an admitted call has a timer").admission;
     let error = Error::Timeout {
         service: admission.breaker().service(),
         timeout: admission.timeout().unwrap_or_default(),
     };
     admission.timed_out();
-    match protocol {
-        Protocol::Grpc => Ok(grpc_answer(GRPC_DEADLINE_EXCEEDED, &error, None)),
-        Protocol::Http => Err(ServiceError::Breaker(error)),
+    if P::GRPC {
+        return Ok(grpc_answer::<P, R>(GRPC_DEADLINE_EXCEEDED, &error, None));
     }
-}
-
-/// Judges a response (or leaves it to its body, for a gRPC status in the trailers).
-#[inline(always)]
-fn judge_response<R>(
-    judge: &'static Judge,
-    origin: &Origin,
-    custom: Option<&Shared>,
-    admission: &mut Option<Admission>,
-    response: http::Response<R>,
-) -> http::Response<ResponseBody<R>> {
-    let Some(taken) = admission.take() else {
-        return response.map(ResponseBody::plain);
-    };
-    let status = response.status();
-    let custom =
-        custom.and_then(|s| s.classify.as_ref()).and_then(|classify| classify(status, response.headers()));
-    let outcome = match (custom, judge.protocol) {
-        (Some(outcome), Protocol::Http) => {
-            note_client_error(taken.breaker(), status.as_u16(), outcome);
-            outcome
-        }
-        (Some(outcome), Protocol::Grpc) => outcome,
-        (None, Protocol::Http) => {
-            judge.http_response(taken.breaker(), origin, status.as_u16(), response.headers())
-        }
-        (None, Protocol::Grpc) => match response.headers().get("grpc-status") {
-            // Trailers-only: the status is in the headers.
-            Some(code) => judge.grpc_status(code.as_bytes()),
-            None if status != http::StatusCode::OK => judge.grpc.code(grpc_status_of_http(status.as_u16())),
-            // The status comes in the trailers: the body reports it.
-            None => return response.map(|body| ResponseBody::watched(body, taken, judge)),
-        },
-    };
-    if outcome == Outcome::Failure {
-        // A transition this failure triggers names the status.
-        failing::during(&failing::HttpStatus(status.as_u16()), || taken.record(outcome));
-    } else {
-        taken.record(outcome);
-    }
-    response.map(ResponseBody::plain)
+    Err(ServiceError::Breaker(error))
 }
 
 /// gRPC status UNAVAILABLE.
@@ -268,15 +223,15 @@ const GRPC_DEADLINE_EXCEEDED: &str = "4";
 
 /// The response that says a call was refused: HTTP 503 with `Retry-After`, or a gRPC
 /// trailers-only UNAVAILABLE with the reason in `grpc-message`.
-fn refusal_response<R>(protocol: Protocol, error: &Error) -> http::Response<ResponseBody<R>> {
+fn refusal_response<P: Protocol, R>(error: &Error) -> http::Response<P::Body<R>> {
     let retry_after = match error {
         Error::CircuitOpen { retry_after, .. } => *retry_after,
         _ => None,
     };
-    if protocol == Protocol::Grpc {
-        return grpc_answer(GRPC_UNAVAILABLE, error, retry_after);
+    if P::GRPC {
+        return grpc_answer::<P, R>(GRPC_UNAVAILABLE, error, retry_after);
     }
-    let mut response = http::Response::new(ResponseBody::empty());
+    let mut response = http::Response::new(P::empty());
     *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     let headers = response.headers_mut();
     if let Some(after) = retry_after {
@@ -290,12 +245,12 @@ fn refusal_response<R>(protocol: Protocol, error: &Error) -> http::Response<Resp
 
 /// A gRPC trailers-only response with status `code` and `error` as its message, and
 /// gRPC's retry pushback when the time until a probe is known.
-fn grpc_answer<R>(
+fn grpc_answer<P: Protocol, R>(
     code: &'static str,
     error: &Error,
     retry_after: Option<std::time::Duration>,
-) -> http::Response<ResponseBody<R>> {
-    let mut response = http::Response::new(ResponseBody::empty());
+) -> http::Response<P::Body<R>> {
+    let mut response = http::Response::new(P::empty());
     let headers = response.headers_mut();
     headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
     headers.insert("grpc-status", http::HeaderValue::from_static(code));
@@ -331,5 +286,29 @@ mod tests {
     fn grpc_messages_are_percent_encoded() {
         assert_eq!(percent_encode("open: 30.0s"), "open: 30.0s");
         assert_eq!(percent_encode("100% → x"), "100%25 %E2%86%92 x");
+    }
+}
+#[cfg(all(test, not(loom)))]
+mod sizes {
+    use tower_service::Service;
+
+    use super::super::{GrpcBody, ResponseBody};
+
+    fn future_size<S: Service<http::Request<()>, Response = http::Response<()>>>(_: &S) -> usize {
+        std::mem::size_of::<super::ResponseFuture<S, ()>>()
+    }
+
+    /// What a request through the layer moves around is what its cost is (see
+    /// `benches/tower.rs`): a future that answers at once stays small, and an HTTP
+    /// response keeps the size of the inner one (the body's wrapper is one tag).
+    #[test]
+    fn the_future_and_the_response_stay_small() {
+        let answer = tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(()))
+        });
+        assert!(future_size(&answer) <= 112, "{} bytes", future_size(&answer));
+        let bare = std::mem::size_of::<http::Response<()>>();
+        assert!(std::mem::size_of::<http::Response<ResponseBody<()>>>() <= bare + 8);
+        assert!(std::mem::size_of::<http::Response<GrpcBody<()>>>() <= bare + 80);
     }
 }

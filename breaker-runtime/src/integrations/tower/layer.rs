@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use tower_layer::Layer;
@@ -10,10 +11,11 @@ use crate::breaker::{Admission, CircuitBreaker};
 use crate::classify::Outcome;
 use crate::classify::grpc::GrpcClassifier;
 use crate::classify::http::HttpClassifier;
-use crate::integrations::judge::{Judge, Protocol, TooManyRequests};
+use crate::integrations::judge::{Judge, TooManyRequests};
 use crate::registry::registry;
 
 use super::identify::{Identify, RequestHead};
+use super::protocol::{Grpc, Http, Protocol};
 use super::service::CircuitBreakerService;
 
 /// What a layer does with a call its breaker refuses (the circuit is open, the probe
@@ -71,6 +73,31 @@ pub(crate) struct Shared {
     pub(crate) classify_error: Option<ErrorClassifier>,
 }
 
+impl Shared {
+    /// Admits a request through its service's breaker: `Ok(None)` if it goes
+    /// unprotected.
+    #[inline(always)]
+    pub(crate) fn admit(&self, head: &RequestHead<'_>) -> Result<Option<Admission>, crate::Error> {
+        if let Some(fixed) = &self.fixed {
+            return admit(fixed, self.observe_only).map(Some);
+        }
+        let breaker = match self.identify.service_of(head) {
+            Some(service) => registry().on_demand(&service)?,
+            None => match (&self.unknown, &self.unknown_breaker) {
+                (Unknown::Service(_), Some(breaker)) => return admit(breaker, self.observe_only).map(Some),
+                (Unknown::Bypass, _) | (Unknown::Service(_), None) => return Ok(None),
+                (Unknown::Reject, _) => {
+                    return Err(crate::Error::UnknownService {
+                        service: format!("(none found for {} {})", head.method, head.uri).into(),
+                        suggestion: None,
+                    });
+                }
+            },
+        };
+        if self.observe_only { Ok(Some(breaker.observe_owned())) } else { breaker.admit_into().map(Some) }
+    }
+}
+
 /// A tower [`Layer`] that puts every request through its service's breaker.
 ///
 /// For any `Service<http::Request<B>, Response = http::Response<R>>` whose error is
@@ -105,9 +132,20 @@ pub(crate) struct Shared {
 /// timeout shorter than it fires first, and counts as a failure too. Its bulkhead
 /// (`max_concurrent`) applies without a queue: a full bulkhead refuses the call at
 /// once; put `tower::buffer` or `tower::limit` in front to queue.
-#[derive(Clone)]
-pub struct CircuitBreakerLayer {
+///
+/// The protocol `P` is a type, [`Http`] ([`new`](CircuitBreakerLayer::new), the
+/// default) or [`Grpc`] ([`grpc`](CircuitBreakerLayer::grpc)): it decides how responses
+/// are judged and the body type the service's responses have ([`ResponseBody`](super::ResponseBody)
+/// or [`GrpcBody`](super::GrpcBody)).
+pub struct CircuitBreakerLayer<P = Http> {
     shared: Arc<Shared>,
+    protocol: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for CircuitBreakerLayer<P> {
+    fn clone(&self) -> Self {
+        CircuitBreakerLayer { shared: self.shared.clone(), protocol: PhantomData }
+    }
 }
 
 impl Default for CircuitBreakerLayer {
@@ -120,25 +158,31 @@ impl CircuitBreakerLayer {
     /// An HTTP layer: a breaker per host ([`Identify::host`]), responses judged by
     /// status.
     pub fn new() -> CircuitBreakerLayer {
-        CircuitBreakerLayer {
-            shared: Arc::new(Shared {
-                identify: Identify::host(),
-                fixed: None,
-                unknown: Unknown::Reject,
-                unknown_breaker: None,
-                judge: Judge::default().interned(),
-                when_open: WhenOpen::Reject,
-                observe_only: false,
-                classify: None,
-                classify_error: None,
-            }),
-        }
+        CircuitBreakerLayer::with(Identify::host())
     }
 
     /// A gRPC layer: a breaker per gRPC service ([`Identify::grpc_service`]),
     /// responses judged by `grpc-status`.
-    pub fn grpc() -> CircuitBreakerLayer {
-        CircuitBreakerLayer::new().identify(Identify::grpc_service()).protocol(Protocol::Grpc)
+    pub fn grpc() -> CircuitBreakerLayer<Grpc> {
+        CircuitBreakerLayer::with(Identify::grpc_service())
+    }
+}
+
+impl<P: Protocol> CircuitBreakerLayer<P> {
+    fn with(identify: Identify) -> CircuitBreakerLayer<P> {
+        let fixed = identify.fixed().map(named);
+        let shared = Shared {
+            identify,
+            fixed,
+            unknown: Unknown::Reject,
+            unknown_breaker: None,
+            judge: Judge::default().interned(),
+            when_open: WhenOpen::Reject,
+            observe_only: false,
+            classify: None,
+            classify_error: None,
+        };
+        CircuitBreakerLayer { shared: Arc::new(shared), protocol: PhantomData }
     }
 
     fn shared(&mut self) -> &mut Shared {
@@ -156,7 +200,7 @@ impl CircuitBreakerLayer {
     /// # Panics
     ///
     /// If a fixed service name ([`Identify::service`]) is not a valid service name.
-    pub fn identify(mut self, identify: Identify) -> CircuitBreakerLayer {
+    pub fn identify(mut self, identify: Identify) -> CircuitBreakerLayer<P> {
         let fixed = identify.fixed().map(named);
         let shared = self.shared();
         shared.identify = identify;
@@ -164,34 +208,28 @@ impl CircuitBreakerLayer {
         self
     }
 
-    /// How responses are judged: [`Protocol::Http`] or [`Protocol::Grpc`].
-    pub fn protocol(mut self, protocol: Protocol) -> CircuitBreakerLayer {
-        self.judge(|j| j.protocol = protocol);
-        self
-    }
-
     /// How HTTP 429 counts (default: [`TooManyRequests::DEFAULT`], the windowed rule).
-    pub fn too_many_requests(mut self, rule: TooManyRequests) -> CircuitBreakerLayer {
+    pub fn too_many_requests(mut self, rule: TooManyRequests) -> CircuitBreakerLayer<P> {
         self.judge(|j| j.too_many_requests = rule);
         self
     }
 
     /// The HTTP status table (its 429 setting is replaced by
     /// [`too_many_requests`](Self::too_many_requests)).
-    pub fn http_classifier(mut self, classifier: HttpClassifier) -> CircuitBreakerLayer {
+    pub fn http_classifier(mut self, classifier: HttpClassifier) -> CircuitBreakerLayer<P> {
         self.judge(|j| j.http = classifier);
         self
     }
 
     /// The gRPC status table, with a service's overrides.
-    pub fn grpc_classifier(mut self, classifier: GrpcClassifier) -> CircuitBreakerLayer {
+    pub fn grpc_classifier(mut self, classifier: GrpcClassifier) -> CircuitBreakerLayer<P> {
         self.judge(|j| j.grpc = classifier);
         self
     }
 
     /// Judges responses first by `classify`, from their status and headers:
     /// `Some(outcome)` decides, `None` leaves the response to the layer's rules.
-    pub fn classify<F>(mut self, classify: F) -> CircuitBreakerLayer
+    pub fn classify<F>(mut self, classify: F) -> CircuitBreakerLayer<P>
     where
         F: Fn(http::StatusCode, &http::HeaderMap) -> Option<Outcome> + Send + Sync + 'static,
     {
@@ -202,7 +240,7 @@ impl CircuitBreakerLayer {
     /// Judges errors of the inner service by `classify` instead of counting each as a
     /// failure. It sees the inner service's error type, to downcast to
     /// (`error.downcast_ref::<hyper_util::client::legacy::Error>()`, say).
-    pub fn classify_error<F>(mut self, classify: F) -> CircuitBreakerLayer
+    pub fn classify_error<F>(mut self, classify: F) -> CircuitBreakerLayer<P>
     where
         F: Fn(&dyn Any) -> Outcome + Send + Sync + 'static,
     {
@@ -211,7 +249,7 @@ impl CircuitBreakerLayer {
     }
 
     /// What a refused call gets (default [`WhenOpen::Reject`]).
-    pub fn when_open(mut self, when_open: WhenOpen) -> CircuitBreakerLayer {
+    pub fn when_open(mut self, when_open: WhenOpen) -> CircuitBreakerLayer<P> {
         self.shared().when_open = when_open;
         self
     }
@@ -221,7 +259,7 @@ impl CircuitBreakerLayer {
     /// # Panics
     ///
     /// If [`Unknown::Service`] names an invalid service name.
-    pub fn unknown_service(mut self, unknown: Unknown) -> CircuitBreakerLayer {
+    pub fn unknown_service(mut self, unknown: Unknown) -> CircuitBreakerLayer<P> {
         let breaker = match &unknown {
             Unknown::Service(name) => Some(named(name)),
             _ => None,
@@ -237,32 +275,9 @@ impl CircuitBreakerLayer {
     /// judged (they do not open the circuit), and the circuit's state, even forced
     /// open, refuses nothing. No timeout and no bulkhead apply. For a server-side
     /// stack, which reports how its own service answers.
-    pub fn observe_only(mut self) -> CircuitBreakerLayer {
+    pub fn observe_only(mut self) -> CircuitBreakerLayer<P> {
         self.shared().observe_only = true;
         self
-    }
-
-    /// Admits a request through its service's breaker: `Ok(None)` if it goes
-    /// unprotected.
-    #[inline(always)]
-    pub(crate) fn admit(shared: &Shared, head: &RequestHead<'_>) -> Result<Option<Admission>, crate::Error> {
-        if let Some(fixed) = &shared.fixed {
-            return admit(fixed, shared.observe_only).map(Some);
-        }
-        let breaker = match shared.identify.service_of(head) {
-            Some(service) => registry().on_demand(&service)?,
-            None => match (&shared.unknown, &shared.unknown_breaker) {
-                (Unknown::Service(_), Some(breaker)) => return admit(breaker, shared.observe_only).map(Some),
-                (Unknown::Bypass, _) | (Unknown::Service(_), None) => return Ok(None),
-                (Unknown::Reject, _) => {
-                    return Err(crate::Error::UnknownService {
-                        service: format!("(none found for {} {})", head.method, head.uri).into(),
-                        suggestion: None,
-                    });
-                }
-            },
-        };
-        if shared.observe_only { Ok(Some(breaker.observe_owned())) } else { breaker.admit_into().map(Some) }
     }
 }
 
@@ -279,19 +294,19 @@ fn named(service: &str) -> &'static CircuitBreaker {
     }
 }
 
-impl<S> Layer<S> for CircuitBreakerLayer {
-    type Service = CircuitBreakerService<S>;
+impl<S, P> Layer<S> for CircuitBreakerLayer<P> {
+    type Service = CircuitBreakerService<S, P>;
 
-    fn layer(&self, inner: S) -> CircuitBreakerService<S> {
+    fn layer(&self, inner: S) -> CircuitBreakerService<S, P> {
         CircuitBreakerService::new(inner, self.shared.clone())
     }
 }
 
-impl fmt::Debug for CircuitBreakerLayer {
+impl<P> fmt::Debug for CircuitBreakerLayer<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreakerLayer")
             .field("identify", &self.shared.identify)
-            .field("protocol", &self.shared.judge.protocol)
+            .field("protocol", &std::any::type_name::<P>().rsplit("::").next().unwrap_or_default())
             .field("when_open", &self.shared.when_open)
             .field("unknown", &self.shared.unknown)
             .field("observe_only", &self.shared.observe_only)

@@ -33,12 +33,14 @@ mod error;
 mod future;
 mod identify;
 mod layer;
+mod protocol;
 mod service;
 
-pub use crate::integrations::judge::{Protocol, TooManyRequests};
-pub use body::ResponseBody;
+pub use crate::integrations::judge::TooManyRequests;
+pub use body::{GrpcBody, ResponseBody};
 pub use error::ServiceError;
 pub use future::ResponseFuture;
 pub use identify::{Identify, RequestHead};
 pub use layer::{CircuitBreakerLayer, Unknown, WhenOpen};
+pub use protocol::{Grpc, Http, Protocol};
 pub use service::CircuitBreakerService;

@@ -1,6 +1,7 @@
 //! [`CircuitBreakerService`]: the layer's service.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,32 +10,34 @@ use std::time::Duration;
 use tower_service::Service;
 
 use crate::breaker::{Admission, OwnedSleep, State};
-use crate::integrations::judge::{Origin, Protocol};
+use crate::integrations::judge::Origin;
 
-use super::ResponseBody;
 use super::error::ServiceError;
-use super::future::ResponseFuture;
+use super::future::{Call, ResponseFuture};
 use super::identify::RequestHead;
-use super::layer::{CircuitBreakerLayer, Shared, WhenOpen};
+use super::layer::{Shared, WhenOpen};
+use super::protocol::{Http, Protocol};
 
 /// How often a forced-open circuit is looked at again by a service waiting in
 /// [`WhenOpen::Wait`] (a forced-open circuit has no probe time to wake at).
 const FORCED_OPEN_RECHECK: Duration = Duration::from_secs(1);
 
 /// A service whose requests go through their service's breaker; made by
-/// [`CircuitBreakerLayer`].
-pub struct CircuitBreakerService<S> {
+/// [`CircuitBreakerLayer`](super::CircuitBreakerLayer), judging responses by protocol
+/// `P` ([`Http`] or [`Grpc`](super::Grpc)).
+pub struct CircuitBreakerService<S, P = Http> {
     inner: S,
     shared: Arc<Shared>,
     /// Whether `inner` said it is ready (and no call used that readiness yet).
     ready: bool,
     /// [`WhenOpen::Wait`]: the wait until the next probe.
     wait: Option<Pin<Box<OwnedSleep>>>,
+    protocol: PhantomData<fn() -> P>,
 }
 
-impl<S> CircuitBreakerService<S> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> CircuitBreakerService<S> {
-        CircuitBreakerService { inner, shared, ready: false, wait: None }
+impl<S, P> CircuitBreakerService<S, P> {
+    pub(crate) fn new(inner: S, shared: Arc<Shared>) -> CircuitBreakerService<S, P> {
+        CircuitBreakerService { inner, shared, ready: false, wait: None, protocol: PhantomData }
     }
 
     /// The inner service.
@@ -53,26 +56,22 @@ impl<S> CircuitBreakerService<S> {
     }
 }
 
-impl<S: Clone> Clone for CircuitBreakerService<S> {
+impl<S: Clone, P> Clone for CircuitBreakerService<S, P> {
     fn clone(&self) -> Self {
         // A clone has not been polled ready.
-        CircuitBreakerService {
-            inner: self.inner.clone(),
-            shared: self.shared.clone(),
-            ready: false,
-            wait: None,
-        }
+        CircuitBreakerService::new(self.inner.clone(), self.shared.clone())
     }
 }
 
-impl<S, B, R> Service<http::Request<B>> for CircuitBreakerService<S>
+impl<S, B, R, P> Service<http::Request<B>> for CircuitBreakerService<S, P>
 where
     S: Service<http::Request<B>, Response = http::Response<R>> + Clone,
     S::Error: 'static,
+    P: Protocol,
 {
-    type Response = http::Response<ResponseBody<R>>;
+    type Response = http::Response<P::Body<R>>;
     type Error = ServiceError<S::Error>;
-    type Future = ResponseFuture<S, B>;
+    type Future = ResponseFuture<S, B, P>;
 
     #[inline(always)]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -114,7 +113,7 @@ where
 
     #[inline(always)]
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        match CircuitBreakerLayer::admit(&self.shared, &RequestHead::of(&request)) {
+        match self.shared.admit(&RequestHead::of(&request)) {
             Ok(admission) => forward(self, admission, request),
             Err(error) => ResponseFuture::refused(error, &self.shared),
         }
@@ -125,34 +124,37 @@ where
 /// future, which waits for it to be ready (the breaker's state was known open when
 /// asked, so the inner service was not asked; the circuit let it through since).
 #[inline(always)]
-fn forward<S, B, R>(
-    service: &mut CircuitBreakerService<S>,
+fn forward<S, B, R, P>(
+    service: &mut CircuitBreakerService<S, P>,
     admission: Option<Admission>,
     request: http::Request<B>,
-) -> ResponseFuture<S, B>
+) -> ResponseFuture<S, B, P>
 where
     S: Service<http::Request<B>, Response = http::Response<R>> + Clone,
+    P: Protocol,
 {
-    // A redirect back to the request is a loop: remember where it went (HTTP).
-    let origin = match (&admission, service.shared.judge.protocol) {
-        (Some(_), Protocol::Http) => {
+    let call = admission.map(|admission| {
+        // A redirect back to the request is a loop: remember where it went (HTTP).
+        let origin = if P::GRPC {
+            Origin::default()
+        } else {
             let uri = request.uri();
             let authority = uri.authority().map_or("", |a| a.as_str());
             Origin::new(authority, uri.path_and_query().map_or("/", |p| p.as_str()))
-        }
-        _ => Origin::default(),
-    };
+        };
+        Call::new(admission, origin, &service.shared)
+    });
     if std::mem::take(&mut service.ready) {
         let future = service.inner.call(request);
-        ResponseFuture::calling(future, admission, origin, &service.shared)
+        ResponseFuture::calling(future, call)
     } else {
         let clone = service.inner.clone();
         let inner = std::mem::replace(&mut service.inner, clone);
-        ResponseFuture::not_ready(inner, request, admission, origin, &service.shared)
+        ResponseFuture::not_ready(inner, request, call)
     }
 }
 
-impl<S: fmt::Debug> fmt::Debug for CircuitBreakerService<S> {
+impl<S: fmt::Debug, P> fmt::Debug for CircuitBreakerService<S, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreakerService")
             .field("inner", &self.inner)
