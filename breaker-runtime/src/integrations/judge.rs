@@ -201,7 +201,7 @@ fn mix(a: u64, b: u64) -> u64 {
 }
 
 /// A `grpc-status` value.
-pub(crate) fn parse_grpc_status(value: &[u8]) -> Option<i32> {
+fn parse_grpc_status(value: &[u8]) -> Option<i32> {
     std::str::from_utf8(value).ok()?.trim().parse().ok()
 }
 

@@ -144,27 +144,24 @@ impl<B: Body> Body for GrpcBody<B> {
             KindProj::Plain { body } => body.poll_frame(cx),
             KindProj::Watched { body, admission, judge } => {
                 let polled = body.poll_frame(cx);
-                if admission.is_some() {
-                    // `None`: an error of the body (a stream cut by a reset).
-                    let code = match &polled {
-                        Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|trailers| {
-                            Some(
-                                trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes())),
-                            )
-                        }),
-                        Poll::Ready(Some(Err(_))) => Some(None),
-                        // The end without trailers: no status.
-                        Poll::Ready(None) => Some(Some(GRPC_UNKNOWN)),
-                        Poll::Pending => None,
-                    };
-                    // Only once the status is known: a frame of data leaves the call
-                    // open (taking the admission then would cancel the call).
-                    if let Some(code) = code {
-                        let admission = admission.take().expect("the admission is still held");
-                        match code {
+                // Only once the status is known: a frame of data leaves the call open
+                // (taking the admission then would cancel the call).
+                let status = match &polled {
+                    Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|trailers| {
+                        trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes()))
+                    }),
+                    // The end without trailers: no status.
+                    Poll::Ready(None) => Some(GRPC_UNKNOWN),
+                    Poll::Ready(Some(Err(_))) | Poll::Pending => None,
+                };
+                let cut = matches!(polled, Poll::Ready(Some(Err(_))));
+                if status.is_some() || cut {
+                    if let Some(admission) = admission.take() {
+                        match status {
                             Some(code) => {
                                 record(admission, judge.grpc.code(code), &failing::GrpcStatus(code))
                             }
+                            // An error of the body: a stream cut by a reset.
                             None => record(admission, Outcome::Failure, &"the response stream failed"),
                         }
                     }

@@ -135,8 +135,8 @@ impl Shared {
 ///
 /// The protocol `P` is a type, [`Http`] ([`new`](CircuitBreakerLayer::new), the
 /// default) or [`Grpc`] ([`grpc`](CircuitBreakerLayer::grpc)): it decides how responses
-/// are judged and the body type the service's responses have ([`ResponseBody`](super::ResponseBody)
-/// or [`GrpcBody`](super::GrpcBody)).
+/// are judged and the body type the service's responses have
+/// ([`ResponseBody`](super::ResponseBody) or [`GrpcBody`](super::GrpcBody)).
 pub struct CircuitBreakerLayer<P = Http> {
     shared: Arc<Shared>,
     protocol: PhantomData<fn() -> P>,
@@ -302,11 +302,11 @@ impl<S, P> Layer<S> for CircuitBreakerLayer<P> {
     }
 }
 
-impl<P> fmt::Debug for CircuitBreakerLayer<P> {
+impl<P: Protocol> fmt::Debug for CircuitBreakerLayer<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CircuitBreakerLayer")
             .field("identify", &self.shared.identify)
-            .field("protocol", &std::any::type_name::<P>().rsplit("::").next().unwrap_or_default())
+            .field("protocol", &P::NAME)
             .field("when_open", &self.shared.when_open)
             .field("unknown", &self.shared.unknown)
             .field("observe_only", &self.shared.observe_only)

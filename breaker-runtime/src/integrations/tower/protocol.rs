@@ -48,6 +48,9 @@ pub(crate) mod sealed {
         /// Whether it is gRPC (refusals and timeouts are then gRPC responses).
         const GRPC: bool;
 
+        /// Its name, for `Debug`.
+        const NAME: &'static str;
+
         /// The body of a response the layer does not watch.
         fn plain<B>(body: B) -> <Self as Protocol>::Body<B>
         where
@@ -67,6 +70,7 @@ pub(crate) mod sealed {
 
     impl Judging for Http {
         const GRPC: bool = false;
+        const NAME: &'static str = "Http";
 
         #[inline(always)]
         fn plain<B>(body: B) -> ResponseBody<B> {
@@ -98,6 +102,7 @@ pub(crate) mod sealed {
 
     impl Judging for Grpc {
         const GRPC: bool = true;
+        const NAME: &'static str = "Grpc";
 
         #[inline(always)]
         fn plain<B>(body: B) -> GrpcBody<B> {
