@@ -21,7 +21,7 @@ use super::machine::{NO_RETRY, Rejected};
 use super::permit::{Kind, Ticket};
 use super::state::State;
 
-/// An admitted call. Record its outcome with [`record`](Admission::record) or
+/// An admitted call. Record its outcome with [`settle`](Admission::settle) or
 /// [`timed_out`](Admission::timed_out); dropped unrecorded, it counts for nothing and
 /// gives back its probe place and its bulkhead place.
 pub(crate) struct Admission {
@@ -179,11 +179,18 @@ impl Admission {
         &self.breaker
     }
 
-    /// Records how the call went.
+    /// Records how the call went, in place (a future keeps its admission until it is
+    /// dropped: moving it out would copy it): the bulkhead place is given back now, and
+    /// the admission's drop does nothing more. Once only.
     #[inline]
-    pub(crate) fn record(mut self, outcome: Outcome) {
+    pub(crate) fn settle(&mut self, outcome: Outcome) {
+        debug_assert!(!self.recorded, "an admission is recorded once");
         self.recorded = true;
         self.breaker.inner.complete(self.ticket, outcome, false);
+        if self.seat {
+            self.seat = false;
+            self.breaker.inner.bulkhead.give_back();
+        }
     }
 
     /// Records that the call was cut by its timeout: a failure.

@@ -180,7 +180,18 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
     let mut hash = bytes.len() as u64;
     if bytes.len() < 8 {
-        let tail = bytes.iter().fold(0u64, |word, &byte| (word << 8) | u64::from(byte));
+        // Short (a path such as `/quote`): two reads that overlap, no loop.
+        let tail = match bytes.len() {
+            4.. => {
+                let half = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default());
+                (u64::from(half(0)) << 32) | u64::from(half(bytes.len() - 4))
+            }
+            1.. => {
+                let byte = |at: usize| u64::from(bytes[at]);
+                byte(0) | (byte(bytes.len() / 2) << 8) | (byte(bytes.len() - 1) << 16)
+            }
+            0 => 0,
+        };
         return (hash.rotate_left(5) ^ tail).wrapping_mul(K);
     }
     let mut at = 0;
@@ -251,6 +262,30 @@ mod tests {
         assert_eq!(origin.redirect_outcome(&headers), None);
         headers.insert(http::header::LOCATION, http::HeaderValue::from_static("/a/b?x=1"));
         assert_eq!(origin.redirect_outcome(&headers), Some(Outcome::Failure));
+    }
+
+    /// Every byte of a short path counts: two paths of up to 7 bytes that differ
+    /// anywhere (a redirect from `/quote` to `/quota`) are not a loop.
+    #[test]
+    fn short_paths_differ_by_any_byte() {
+        let paths: Vec<Vec<u8>> = (0..8)
+            .flat_map(|len| (0..len).map(move |at| (len, at)))
+            .map(|(len, at)| {
+                let mut path = b"/abcdefg"[..len].to_vec();
+                path[at] ^= 0x20;
+                path
+            })
+            .chain((0..8).map(|len| b"/abcdefg"[..len].to_vec()))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for path in &paths {
+            assert!(seen.insert(fingerprint(path)), "{:?} collides", String::from_utf8_lossy(path));
+        }
+        let origin = Origin::new("api.example", "/quote");
+        assert!(origin.is_looped_by(b"/quote"));
+        assert!(!origin.is_looped_by(b"/quota"));
+        assert!(!origin.is_looped_by(b"/Quote"));
+        assert!(!origin.is_looped_by(b"/quo"));
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl Middleware for CircuitBreakerMiddleware {
 impl CircuitBreakerMiddleware {
     fn judged(
         &self,
-        admission: Admission,
+        mut admission: Admission,
         origin: &Origin,
         answer: reqwest_middleware::Result<reqwest::Response>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
@@ -219,10 +219,10 @@ impl CircuitBreakerMiddleware {
             // A transition this failure triggers names the status or the error.
             Ok(response) if outcome == Outcome::Failure => {
                 let status = failing::HttpStatus(response.status().as_u16());
-                failing::during(&status, || admission.record(outcome));
+                failing::during(&status, || admission.settle(outcome));
             }
-            Err(error) => failing::during(error, || admission.record(outcome)),
-            Ok(_) => admission.record(outcome),
+            Err(error) => failing::during(error, || admission.settle(outcome)),
+            Ok(_) => admission.settle(outcome),
         }
         answer
     }

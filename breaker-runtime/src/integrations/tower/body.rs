@@ -156,13 +156,13 @@ impl<B: Body> Body for GrpcBody<B> {
                 };
                 let cut = matches!(polled, Poll::Ready(Some(Err(_))));
                 if status.is_some() || cut {
-                    if let Some(admission) = admission.take() {
+                    if let Some(mut admission) = admission.take() {
                         match status {
                             Some(code) => {
-                                record(admission, judge.grpc.code(code), &failing::GrpcStatus(code))
+                                record(&mut admission, judge.grpc.code(code), &failing::GrpcStatus(code))
                             }
                             // An error of the body: a stream cut by a reset.
-                            None => record(admission, Outcome::Failure, &"the response stream failed"),
+                            None => record(&mut admission, Outcome::Failure, &"the response stream failed"),
                         }
                     }
                 }

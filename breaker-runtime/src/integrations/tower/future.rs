@@ -34,7 +34,8 @@ pin_project_lite::pin_project! {
     #[project = StageProj]
     #[project_replace = StageTaken]
     enum Stage<S, B, F> {
-        // The inner service's future, and the admitted call (`None`: unprotected).
+        // The inner service's future, and the admitted call (`None`: unprotected),
+        // judged in place when the inner service answers (moving it out would copy it).
         Calling { #[pin] future: F, call: Option<Call> },
         // Waiting for the inner service to be ready: rare (the circuit was open when
         // `poll_ready` asked, and let the call through since), so kept out of the
@@ -125,12 +126,16 @@ where
                             if call.as_mut().is_some_and(|call| call.elapsed(cx)) {
                                 // Cut by the breaker's timeout: the inner future goes
                                 // now, with whatever it holds.
-                                return Poll::Ready(timed_out::<P, R, S::Error>(take_call(stage)));
+                                let call = call.take();
+                                stage.set(Stage::Done);
+                                return Poll::Ready(timed_out::<P, R, S::Error>(call));
                             }
                             return Poll::Pending;
                         }
                     };
-                    return Poll::Ready(answered::<P, R, S::Error>(answer, take_call(stage)));
+                    let answered = answered::<P, R, S::Error>(answer, call);
+                    stage.set(Stage::Done);
+                    return Poll::Ready(answered);
                 }
                 StageProj::NotReady { waiting, call } => match waiting.0.poll_ready(cx) {
                     Poll::Ready(Ok(())) => {
@@ -141,14 +146,17 @@ where
                         stage.set(Stage::Calling { future, call });
                     }
                     Poll::Ready(Err(error)) => {
-                        if let Some(call) = take_call(stage) {
-                            call.admission.record(Outcome::Failure);
+                        if let Some(call) = call {
+                            call.admission.settle(Outcome::Failure);
                         }
+                        stage.set(Stage::Done);
                         return Poll::Ready(Err(ServiceError::Inner(error)));
                     }
                     Poll::Pending => {
                         if call.as_mut().is_some_and(|call| call.elapsed(cx)) {
-                            return Poll::Ready(timed_out::<P, R, S::Error>(take_call(stage)));
+                            let call = call.take();
+                            stage.set(Stage::Done);
+                            return Poll::Ready(timed_out::<P, R, S::Error>(call));
                         }
                         return Poll::Pending;
                     }
@@ -169,32 +177,21 @@ where
     }
 }
 
-/// The call of a stage that calls (or waits for) the inner service, which is done
-/// with: the inner future is dropped, the call moved out whole.
-#[inline(always)]
-fn take_call<S, B, F>(stage: Pin<&mut Stage<S, B, F>>) -> Option<Call> {
-    match stage.project_replace(Stage::Done) {
-        StageTaken::Calling { call, .. } | StageTaken::NotReady { call, .. } => call,
-        StageTaken::Refused { .. } | StageTaken::Done => None,
-    }
-}
-
-/// The inner service answered: judged, when the call was admitted.
+/// The inner service answered: judged in place, when the call was admitted.
 #[inline(always)]
 fn answered<P: Protocol, R, E: 'static>(
     answer: Result<http::Response<R>, E>,
-    call: Option<Call>,
+    call: &mut Option<Call>,
 ) -> Result<http::Response<P::Body<R>>, ServiceError<E>> {
-    match (answer, call) {
-        (Ok(response), Some(call)) => Ok(P::judge(call, response)),
-        (Ok(response), None) => Ok(response.map(P::plain)),
-        (Err(error), call) => {
+    match answer {
+        Ok(response) => Ok(P::judge(call, response)),
+        Err(error) => {
             if let Some(call) = call {
                 let outcome = match call.custom.as_deref().and_then(|s| s.classify_error.as_ref()) {
                     Some(classify) => classify(&error),
                     None => Outcome::Failure,
                 };
-                call.admission.record(outcome);
+                call.admission.settle(outcome);
             }
             Err(ServiceError::Inner(error))
         }

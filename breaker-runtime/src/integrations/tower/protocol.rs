@@ -61,9 +61,13 @@ pub(crate) mod sealed {
         where
             Self: Protocol;
 
-        /// Judges a response of an admitted call: records its outcome, or (gRPC, a
-        /// status in the trailers) leaves the admission to the body.
-        fn judge<R>(call: Call, response: http::Response<R>) -> http::Response<<Self as Protocol>::Body<R>>
+        /// Judges a response: records the outcome of the admitted call in `slot`, in
+        /// place, or (gRPC, a status in the trailers) hands its admission to the body.
+        /// With no call (an unprotected request), the response passes as it is.
+        fn judge<R>(
+            slot: &mut Option<Call>,
+            response: http::Response<R>,
+        ) -> http::Response<<Self as Protocol>::Body<R>>
         where
             Self: Protocol;
     }
@@ -82,20 +86,19 @@ pub(crate) mod sealed {
         }
 
         #[inline(always)]
-        fn judge<R>(call: Call, response: http::Response<R>) -> http::Response<ResponseBody<R>> {
-            let status = response.status();
-            let custom = users_outcome(&call, &response);
-            let Call { admission, judge, origin, .. } = call;
-            let outcome = match custom {
-                Some(outcome) => {
-                    note_client_error(admission.breaker(), status.as_u16(), outcome);
-                    outcome
-                }
-                None => {
-                    judge.http_response(admission.breaker(), &origin, status.as_u16(), response.headers())
-                }
-            };
-            record(admission, outcome, &failing::HttpStatus(status.as_u16()));
+        fn judge<R>(slot: &mut Option<Call>, response: http::Response<R>) -> http::Response<ResponseBody<R>> {
+            if let Some(call) = slot {
+                let status = response.status().as_u16();
+                let breaker = call.admission.breaker();
+                let outcome = match users_outcome(call, &response) {
+                    Some(outcome) => {
+                        note_client_error(breaker, status, outcome);
+                        outcome
+                    }
+                    None => call.judge.http_response(breaker, &call.origin, status, response.headers()),
+                };
+                record(&mut call.admission, outcome, &failing::HttpStatus(status));
+            }
             response.map(ResponseBody::inner)
         }
     }
@@ -114,21 +117,25 @@ pub(crate) mod sealed {
         }
 
         #[inline(always)]
-        fn judge<R>(call: Call, response: http::Response<R>) -> http::Response<GrpcBody<R>> {
+        fn judge<R>(slot: &mut Option<Call>, response: http::Response<R>) -> http::Response<GrpcBody<R>> {
+            let Some(call) = slot else { return response.map(GrpcBody::plain) };
             let status = response.status();
-            let custom = users_outcome(&call, &response);
-            let Call { admission, judge, .. } = call;
-            match custom {
-                Some(outcome) => record(admission, outcome, &failing::HttpStatus(status.as_u16())),
+            match users_outcome(call, &response) {
+                Some(outcome) => record(&mut call.admission, outcome, &failing::HttpStatus(status.as_u16())),
                 None => {
                     let code = match response.headers().get("grpc-status") {
                         // Trailers-only: the status is in the headers.
                         Some(code) => grpc_code(code.as_bytes()),
                         None if status != http::StatusCode::OK => grpc_status_of_http(status.as_u16()),
                         // The status comes in the trailers: the body reports it.
-                        None => return response.map(|body| GrpcBody::watched(body, admission, judge)),
+                        None => {
+                            let Some(Call { admission, judge, .. }) = slot.take() else {
+                                unreachable!("the slot holds a call")
+                            };
+                            return response.map(|body| GrpcBody::watched(body, admission, judge));
+                        }
                     };
-                    record(admission, judge.grpc.code(code), &failing::GrpcStatus(code));
+                    record(&mut call.admission, call.judge.grpc.code(code), &failing::GrpcStatus(code));
                 }
             }
             response.map(GrpcBody::plain)
@@ -143,13 +150,14 @@ pub(crate) mod sealed {
         classify(response.status(), response.headers())
     }
 
-    /// Records a judged response; a transition its failure triggers names `status`.
+    /// Records a judged response, in place; a transition its failure triggers names
+    /// `status`.
     #[inline(always)]
-    pub(crate) fn record(admission: Admission, outcome: Outcome, status: &dyn std::fmt::Display) {
+    pub(crate) fn record(admission: &mut Admission, outcome: Outcome, status: &dyn std::fmt::Display) {
         if outcome == Outcome::Failure {
-            failing::during(status, || admission.record(outcome));
+            failing::during(status, || admission.settle(outcome));
         } else {
-            admission.record(outcome);
+            admission.settle(outcome);
         }
     }
 }

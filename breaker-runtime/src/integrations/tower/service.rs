@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tower_service::Service;
 
-use crate::breaker::{Admission, OwnedSleep, State};
+use crate::breaker::{CircuitBreaker, OwnedSleep, State};
 use crate::integrations::judge::Origin;
 
 use super::error::ServiceError;
@@ -79,24 +79,13 @@ where
         // an open circuit is answered in `call` without waiting for the inner service
         // to be ready (a forced-open breaker cuts callers off even while the inner
         // service is stuck), or, in `Wait` mode, the service waits for the probe time.
-        if let (Some(breaker), false) = (&self.shared.fixed, self.shared.observe_only) {
-            if matches!(breaker.peek_state(), State::Open | State::ForcedOpen) {
-                if self.shared.when_open != WhenOpen::Wait {
-                    return Poll::Ready(Ok(()));
-                }
-                let until = breaker.until_probe().unwrap_or(FORCED_OPEN_RECHECK);
-                if !until.is_zero() {
-                    let wait = self.wait.get_or_insert_with(|| Box::pin(breaker.sleep_owned(until)));
-                    if wait.as_mut().poll_elapsed(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.wait = None;
-                    // Looked at again: still open (forced), or time for a probe.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+        // One load on the way of a closed circuit; the rest out of line.
+        if let Some(breaker) = self.shared.fixed {
+            if matches!(breaker.peek_state(), State::Open | State::ForcedOpen) || self.wait.is_some() {
+                if let Some(open) = self.poll_open(breaker, cx) {
+                    return open;
                 }
             }
-            self.wait = None;
         }
         if self.ready {
             return Poll::Ready(Ok(()));
@@ -113,45 +102,70 @@ where
 
     #[inline(always)]
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        match self.shared.admit(&RequestHead::of(&request)) {
-            Ok(admission) => forward(self, admission, request),
-            Err(error) => ResponseFuture::refused(error, &self.shared),
+        let call = match self.shared.admit(&RequestHead::of(&request)) {
+            Ok(Some(admission)) => Some(Call::new(admission, origin::<P, B>(&request), &self.shared)),
+            Ok(None) => None,
+            Err(error) => return ResponseFuture::refused(error, &self.shared),
+        };
+        // At once if the inner service is ready, else in the future, which waits for
+        // it to be ready (the breaker's state was known open when asked, so the inner
+        // service was not asked; the circuit let the call through since).
+        if std::mem::take(&mut self.ready) {
+            ResponseFuture::calling(self.inner.call(request), call)
+        } else {
+            let clone = self.inner.clone();
+            let inner = std::mem::replace(&mut self.inner, clone);
+            ResponseFuture::not_ready(inner, request, call)
         }
     }
 }
 
-/// Hands the request to the inner service: at once if it is ready, else in the
-/// future, which waits for it to be ready (the breaker's state was known open when
-/// asked, so the inner service was not asked; the circuit let it through since).
-#[inline(always)]
-fn forward<S, B, R, P>(
-    service: &mut CircuitBreakerService<S, P>,
-    admission: Option<Admission>,
-    request: http::Request<B>,
-) -> ResponseFuture<S, B, P>
-where
-    S: Service<http::Request<B>, Response = http::Response<R>> + Clone,
-    P: Protocol,
-{
-    let call = admission.map(|admission| {
-        // A redirect back to the request is a loop: remember where it went (HTTP).
-        let origin = if P::GRPC {
-            Origin::default()
-        } else {
-            let uri = request.uri();
-            let authority = uri.authority().map_or("", |a| a.as_str());
-            Origin::new(authority, uri.path_and_query().map_or("/", |p| p.as_str()))
-        };
-        Call::new(admission, origin, &service.shared)
-    });
-    if std::mem::take(&mut service.ready) {
-        let future = service.inner.call(request);
-        ResponseFuture::calling(future, call)
-    } else {
-        let clone = service.inner.clone();
-        let inner = std::mem::replace(&mut service.inner, clone);
-        ResponseFuture::not_ready(inner, request, call)
+impl<S, P> CircuitBreakerService<S, P> {
+    /// `poll_ready` with the fixed breaker open (or a wait left from when it was):
+    /// `Some` when that decides readiness, `None` to ask the inner service.
+    #[inline(always)]
+    fn poll_open<E>(
+        &mut self,
+        breaker: &'static CircuitBreaker,
+        cx: &mut Context<'_>,
+    ) -> Option<Poll<Result<(), E>>> {
+        if self.shared.when_open != WhenOpen::Wait && !self.shared.observe_only {
+            // Answered in `call`, at once.
+            return Some(Poll::Ready(Ok(())));
+        }
+        self.poll_wait(breaker, cx).then_some(Poll::Pending)
     }
+
+    /// [`WhenOpen::Wait`]: whether to stay pending until the next probe time.
+    #[inline(never)]
+    fn poll_wait(&mut self, breaker: &'static CircuitBreaker, cx: &mut Context<'_>) -> bool {
+        if !self.shared.observe_only && matches!(breaker.peek_state(), State::Open | State::ForcedOpen) {
+            let until = breaker.until_probe().unwrap_or(FORCED_OPEN_RECHECK);
+            if !until.is_zero() {
+                let wait = self.wait.get_or_insert_with(|| Box::pin(breaker.sleep_owned(until)));
+                if wait.as_mut().poll_elapsed(cx).is_pending() {
+                    return true;
+                }
+                self.wait = None;
+                // Looked at again: still open (forced), or time for a probe.
+                cx.waker().wake_by_ref();
+                return true;
+            }
+        }
+        self.wait = None;
+        false
+    }
+}
+
+/// Where an HTTP request went, to tell a redirect back to it (a loop); nothing for gRPC.
+#[inline(always)]
+fn origin<P: Protocol, B>(request: &http::Request<B>) -> Origin {
+    if P::GRPC {
+        return Origin::default();
+    }
+    let uri = request.uri();
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    Origin::new(authority, uri.path_and_query().map_or("/", |p| p.as_str()))
 }
 
 impl<S: fmt::Debug, P> fmt::Debug for CircuitBreakerService<S, P> {
