@@ -200,3 +200,64 @@ async fn the_status_that_opens_a_circuit_is_its_last_error() {
     let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
     assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("HTTP 500")));
 }
+
+/// An inner service that fails requests to `remember-c.test` and answers the rest.
+fn failing_for_c()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone {
+    tower::service_fn(|request: http::Request<()>| async move {
+        let mut response = http::Response::new(());
+        if request.uri().host() == Some("remember-c.test") {
+            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        Ok::<_, Infallible>(response)
+    })
+}
+
+fn get(uri: &str) -> http::Request<()> {
+    http::Request::get(uri).body(()).unwrap()
+}
+
+/// By host, a service remembers the breakers of the last hosts it saw (those never
+/// evicted): with more hosts than it remembers, two spellings of one host, an
+/// undeclared host and a clone, every request still counts on its own host's breaker.
+#[tokio::test]
+async fn by_host_every_request_counts_on_its_hosts_breaker() {
+    let declared = ["a", "b", "c", "d", "e", "f"].map(|h| format!("remember-{h}.test"));
+    for service in &declared {
+        registry().named(service).unwrap();
+    }
+    let mut service = CircuitBreakerLayer::new().layer(failing_for_c());
+    for _ in 0..3 {
+        for host in &declared {
+            let _ = service.ready().await.unwrap().call(get(&format!("http://{host}/q"))).await.unwrap();
+        }
+        // Another authority for the same service: upper case, a port.
+        let _ = service.ready().await.unwrap().call(get("http://Remember-B.test:8080/q")).await.unwrap();
+        let _ = service.ready().await.unwrap().call(get("http://remember-undeclared.test/q")).await.unwrap();
+    }
+    let mut clone = service.clone();
+    let _ = clone.ready().await.unwrap().call(get("http://remember-a.test/q")).await.unwrap();
+
+    let calls = |service: &str| registry().get(service).unwrap().snapshot().calls;
+    assert_eq!(calls("remember-a.test").successes, 4);
+    assert_eq!(calls("remember-b.test").successes, 6);
+    assert_eq!((calls("remember-c.test").successes, calls("remember-c.test").failures), (0, 3));
+    for host in ["remember-d.test", "remember-e.test", "remember-f.test", "remember-undeclared.test"] {
+        assert_eq!(calls(host).successes, 3, "{host}");
+    }
+}
+
+/// A host first met on demand and then declared by name keeps one breaker: the
+/// requests before and after count on it.
+#[tokio::test]
+async fn a_host_declared_after_it_was_met_keeps_its_breaker() {
+    let mut service = CircuitBreakerLayer::new().layer(ok_service());
+    let _ = service.ready().await.unwrap().call(get("http://promoted.test/")).await.unwrap();
+    let before = registry().get("promoted.test").unwrap();
+    registry().named("promoted.test").unwrap();
+    for _ in 0..2 {
+        let _ = service.ready().await.unwrap().call(get("http://promoted.test/")).await.unwrap();
+    }
+    assert_eq!(before.snapshot().calls.successes, 3);
+    assert_eq!(registry().get("promoted.test").unwrap().snapshot().calls.successes, 3);
+}

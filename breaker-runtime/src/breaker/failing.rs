@@ -51,8 +51,10 @@ impl fmt::Display for TimedOut {
 }
 
 /// An HTTP response judged a failure, as the last error.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) struct HttpStatus(pub(crate) u16);
 
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 impl fmt::Display for HttpStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "HTTP {}", self.0)
@@ -60,8 +62,10 @@ impl fmt::Display for HttpStatus {
 }
 
 /// A gRPC status, as the error a failure names: `gRPC status 14 UNAVAILABLE`.
+#[cfg(feature = "tower")]
 pub(crate) struct GrpcStatus(pub(crate) i32);
 
+#[cfg(feature = "tower")]
 impl fmt::Display for GrpcStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match crate::classify::grpc::Code::from_i32(self.0) {
@@ -79,10 +83,11 @@ mod tests {
     fn the_error_is_described_only_while_it_is_recorded_and_nesting_restores() {
         assert_eq!(describe(), None);
         let outer = during(&"outer", || {
-            let inner = during(&HttpStatus(503), describe);
+            let inner = during(&TimedOut(std::time::Duration::from_secs(1)), describe);
             (inner, describe())
         });
-        assert_eq!(outer, (Some("HTTP 503".to_owned()), Some("outer".to_owned())));
+        let inner = "the call took longer than its timeout of 1s".to_owned();
+        assert_eq!(outer, (Some(inner), Some("outer".to_owned())));
         assert_eq!(describe(), None);
         let unwound = std::panic::catch_unwind(|| during(&"boom", || panic!("inside")));
         assert!(unwound.is_err());

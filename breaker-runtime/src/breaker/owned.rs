@@ -29,7 +29,6 @@ pub(crate) struct Admission {
     ticket: Ticket,
     /// Whether it holds a bulkhead place.
     seat: bool,
-    timeout_nanos: u64,
     recorded: bool,
 }
 
@@ -58,19 +57,19 @@ impl CircuitBreaker {
     /// bulkhead place, or says why not: no reference counting.
     #[inline]
     pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
-        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Static(self), ticket, seat, timeout_nanos, recorded: false })
+        let (ticket, seat) = self.admit_parts()?;
+        Ok(Admission { breaker: Held::Static(self), ticket, seat, recorded: false })
     }
 
     /// Admits a call through a breaker the caller owns (no clone), or says why not.
     #[inline]
     pub(crate) fn admit_into(self) -> Result<Admission, Error> {
-        let (ticket, seat, timeout_nanos) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Shared(self), ticket, seat, timeout_nanos, recorded: false })
+        let (ticket, seat) = self.admit_parts()?;
+        Ok(Admission { breaker: Held::Shared(self), ticket, seat, recorded: false })
     }
 
     #[inline(always)]
-    fn admit_parts(&self) -> Result<(Ticket, bool, u64), Error> {
+    fn admit_parts(&self) -> Result<(Ticket, bool), Error> {
         let inner = &*self.inner;
         let (generation, kind) = inner.admit()?;
         let policy = inner.settings.call_policy();
@@ -90,7 +89,7 @@ impl CircuitBreaker {
                 }
             }
         }
-        Ok((ticket, seat, policy.timeout_nanos))
+        Ok((ticket, seat))
     }
 
     /// Admits a call to be observed only: counted in the window and the metrics, never
@@ -99,13 +98,7 @@ impl CircuitBreaker {
         let inner = &*self.inner;
         let (generation, _) = inner.load();
         let ticket = inner.ticket(generation, Kind::Observe, 0);
-        Admission {
-            breaker: Held::Shared(self.clone()),
-            ticket,
-            seat: false,
-            timeout_nanos: 0,
-            recorded: false,
-        }
+        Admission { breaker: Held::Shared(self.clone()), ticket, seat: false, recorded: false }
     }
 
     /// The state as it is, without applying a due open -> half-open move: for a check
@@ -163,15 +156,21 @@ impl CircuitBreaker {
 }
 
 impl Admission {
-    /// The breaker's call timeout; `None` when it is off.
+    /// The breaker's call timeout; `None` when it is off, and for a call that is only
+    /// observed (never cut).
     pub(crate) fn timeout(&self) -> Option<Duration> {
-        (self.timeout_nanos != 0).then(|| Duration::from_nanos(self.timeout_nanos))
+        if self.ticket.kind == Kind::Observe {
+            return None;
+        }
+        // Read when asked (when the call first waits), not carried: an admission that
+        // answers at once never needs it, and stays a word smaller to move.
+        let nanos = self.breaker.inner.settings.call_policy().timeout_nanos;
+        (nanos != 0).then(|| Duration::from_nanos(nanos))
     }
 
-    /// A wait of the call timeout on the breaker's clock (one that never ends when the
-    /// timeout is off).
-    pub(crate) fn timer(&self) -> OwnedSleep {
-        self.breaker.sleep_owned(Duration::from_nanos(self.timeout_nanos))
+    /// A wait of `limit` on the breaker's clock (one that never ends for zero).
+    pub(crate) fn timer(&self, limit: Duration) -> OwnedSleep {
+        self.breaker.sleep_owned(limit)
     }
 
     /// The breaker the call was admitted by.

@@ -174,7 +174,8 @@ impl Middleware for CircuitBreakerMiddleware {
             };
             Origin::new(&authority, &path)
         };
-        let timer = admission.timer();
+        let timeout = admission.timeout();
+        let timer = admission.timer(timeout.unwrap_or_default());
         let mut timer = pin!(timer);
         let mut run = pin!(next.run(request, extensions));
         let answer = poll_fn(|cx| match run.as_mut().poll(cx) {
@@ -189,7 +190,7 @@ impl Middleware for CircuitBreakerMiddleware {
             Some(answer) => Ok(self.judged(admission, &origin, answer)?),
             None => {
                 let service = admission.breaker().service();
-                let error = Error::Timeout { service, timeout: admission.timeout().unwrap_or_default() };
+                let error = Error::Timeout { service, timeout: timeout.unwrap_or_default() };
                 admission.timed_out();
                 Err(reqwest_middleware::Error::middleware(error))
             }

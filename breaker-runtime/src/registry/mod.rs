@@ -103,6 +103,10 @@ struct Service {
     /// For a breaker created on demand: when it was last asked for (a tick of
     /// [`Registry::ticks`]), so the least recently used can be evicted.
     on_demand: Option<AtomicU64>,
+    /// For a breaker that is never evicted, once the tower layer asks: a copy for the
+    /// life of the program, which a layer keeps by reference.
+    #[cfg(feature = "tower")]
+    held: OnceLock<&'static CircuitBreaker>,
 }
 
 /// Two call sites that declare one service with different configurations.
@@ -279,6 +283,8 @@ impl Registry {
                     definitions: Vec::new(),
                     registered: Some(own),
                     on_demand: None,
+                    #[cfg(feature = "tower")]
+                    held: Default::default(),
                 },
             );
         }
@@ -326,10 +332,28 @@ impl Registry {
     /// call through it counts no references. One per service name, kept forever.
     #[cfg(feature = "tower")]
     pub(crate) fn named_static(&self, service: &str) -> Result<&'static CircuitBreaker, Error> {
-        static HELD: Mutex<BTreeMap<&'static str, &'static CircuitBreaker>> = Mutex::new(BTreeMap::new());
         let breaker = self.named(service)?;
-        let mut held = unpoisoned(HELD.lock());
-        Ok(held.entry(breaker.service()).or_insert_with(|| Box::leak(Box::new(breaker))))
+        let services = self.read();
+        let found = services.get(breaker.service()).expect("a named service stays in the registry");
+        Ok(found.held())
+    }
+
+    /// [`on_demand`](Self::on_demand) for the tower layer, which may keep what it gets:
+    /// a breaker that is never evicted (declared, registered, or asked for by name) as
+    /// a reference for the life of the program ([`named_static`](Self::named_static)),
+    /// any other counted.
+    #[cfg(feature = "tower")]
+    pub(crate) fn on_demand_or_static(&self, service: &str) -> Result<Obtained, Error> {
+        if let Some(found) = self.read().get(service) {
+            match &found.on_demand {
+                None => return Ok(Obtained::Static(found.held())),
+                Some(used) => {
+                    self.touch(used);
+                    return Ok(Obtained::Counted(found.breaker.clone()));
+                }
+            }
+        }
+        self.on_demand(service).map(Obtained::Counted)
     }
 
     fn obtain(&self, service: &str, evictable: bool) -> Result<CircuitBreaker, Error> {
@@ -371,6 +395,8 @@ impl Registry {
                     definitions: Vec::new(),
                     registered: None,
                     on_demand: used,
+                    #[cfg(feature = "tower")]
+                    held: Default::default(),
                 },
             );
             if evictable {
@@ -485,7 +511,24 @@ impl Registry {
     }
 }
 
+/// A breaker from [`Registry::on_demand_or_static`].
+#[cfg(feature = "tower")]
+pub(crate) enum Obtained {
+    /// Never evicted: kept by reference for the life of the program.
+    Static(&'static CircuitBreaker),
+    /// On demand: may be evicted.
+    Counted(CircuitBreaker),
+}
+
 impl Service {
+    /// The breaker for the life of the program: only for one that is never evicted
+    /// (one copy per service, kept forever).
+    #[cfg(feature = "tower")]
+    fn held(&self) -> &'static CircuitBreaker {
+        debug_assert!(self.on_demand.is_none(), "an evictable breaker is not held forever");
+        self.held.get_or_init(|| Box::leak(Box::new(self.breaker.clone())))
+    }
+
     /// What the service's configuration starts from.
     fn base(&self) -> Base<'_> {
         match (&self.registered, self.definitions.first()) {
@@ -505,7 +548,14 @@ impl Service {
             tracing::error!(service = definition.service, at = %definition.location(), %error, "invalid breaker definition; the service gets the default configuration");
             CircuitBreaker::fail_safe(definition.service)
         });
-        Service { breaker, definitions: vec![definition], registered: None, on_demand: None }
+        Service {
+            breaker,
+            definitions: vec![definition],
+            registered: None,
+            on_demand: None,
+            #[cfg(feature = "tower")]
+            held: Default::default(),
+        }
     }
 }
 

@@ -55,7 +55,7 @@ pub struct Call {
     // The breaker's call timeout, started when the call first waits (boxed: most
     // futures through a client wait, and the timer is most of their size, so a future
     // that answers at once stays small to move).
-    timer: Option<Pin<Box<OwnedSleep>>>,
+    timer: Option<Pin<Box<Timer>>>,
     pub(super) judge: &'static Judge,
     // Where the request went (HTTP), to tell a redirect loop.
     pub(super) origin: Origin,
@@ -72,11 +72,20 @@ impl Call {
 
     /// Whether the call's timeout has passed (its timer starts at the first wait).
     fn elapsed(&mut self, cx: &mut Context<'_>) -> bool {
-        if self.admission.timeout().is_none() {
-            return false;
+        if self.timer.is_none() {
+            let Some(limit) = self.admission.timeout() else { return false };
+            self.timer = Some(Box::pin(Timer { sleep: self.admission.timer(limit), limit }));
         }
-        let admission = &self.admission;
-        self.timer.get_or_insert_with(|| Box::pin(admission.timer())).as_mut().poll_elapsed(cx).is_ready()
+        self.timer.as_mut().is_some_and(|timer| timer.as_mut().project().sleep.poll_elapsed(cx).is_ready())
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call's timeout, running.
+    struct Timer {
+        #[pin]
+        sleep: OwnedSleep,
+        limit: std::time::Duration,
     }
 }
 
@@ -201,10 +210,10 @@ fn answered<P: Protocol, R, E: 'static>(
 /// The call timed out: recorded, and the error that says so (for gRPC, a
 /// trailers-only DEADLINE_EXCEEDED response, which every gRPC client reads as such).
 fn timed_out<P: Protocol, R, E>(call: Option<Call>) -> Result<http::Response<P::Body<R>>, ServiceError<E>> {
-    let admission = call.expect("only an admitted call has a timer").admission;
+    let Call { admission, timer, .. } = call.expect("only an admitted call has a timer");
     let error = Error::Timeout {
         service: admission.breaker().service(),
-        timeout: admission.timeout().unwrap_or_default(),
+        timeout: timer.map(|timer| timer.limit).unwrap_or_default(),
     };
     admission.timed_out();
     if P::GRPC {
@@ -304,6 +313,9 @@ mod sizes {
             Ok::<_, std::convert::Infallible>(http::Response::new(()))
         });
         assert!(future_size(&answer) <= 112, "{} bytes", future_size(&answer));
+        // The admission carries no timeout (read when the call first waits).
+        let admission = std::mem::size_of::<crate::breaker::Admission>();
+        assert!(admission <= 56, "{admission} bytes");
         let bare = std::mem::size_of::<http::Response<()>>();
         assert!(std::mem::size_of::<http::Response<ResponseBody<()>>>() <= bare + 8);
         assert!(std::mem::size_of::<http::Response<GrpcBody<()>>>() <= bare + 80);

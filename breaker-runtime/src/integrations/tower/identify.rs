@@ -156,6 +156,12 @@ impl Identify {
         }
     }
 
+    /// Whether identification is by host alone (so that the service of a request
+    /// follows from its URI's authority).
+    pub(crate) fn by_host(&self) -> bool {
+        matches!(self.rule, Rule::Host { .. })
+    }
+
     /// The one service every request goes to, if identification is by a fixed name.
     pub(crate) fn fixed(&self) -> Option<&str> {
         match &self.rule {

@@ -12,11 +12,11 @@ use crate::classify::Outcome;
 use crate::classify::grpc::GrpcClassifier;
 use crate::classify::http::HttpClassifier;
 use crate::integrations::judge::{Judge, TooManyRequests};
-use crate::registry::registry;
+use crate::registry::{Obtained, registry};
 
 use super::identify::{Identify, RequestHead};
 use super::protocol::{Grpc, Http, Protocol};
-use super::service::CircuitBreakerService;
+use super::service::{CircuitBreakerService, Hosts};
 
 /// What a layer does with a call its breaker refuses (the circuit is open, the probe
 /// limit is reached, the bulkhead is full).
@@ -75,14 +75,40 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Admits a request through its service's breaker: `Ok(None)` if it goes
-    /// unprotected.
+    /// unprotected. By host, a request to an authority in `hosts` goes straight to its
+    /// breaker, and one whose breaker is never evicted is added to them.
     #[inline(always)]
-    pub(crate) fn admit(&self, head: &RequestHead<'_>) -> Result<Option<Admission>, crate::Error> {
+    pub(crate) fn admit(
+        &self,
+        head: &RequestHead<'_>,
+        hosts: &mut Hosts,
+    ) -> Result<Option<Admission>, crate::Error> {
         if let Some(fixed) = &self.fixed {
             return admit(fixed, self.observe_only).map(Some);
         }
+        if let Some(breaker) = hosts.get(head.uri) {
+            return admit(breaker, self.observe_only).map(Some);
+        }
+        self.admit_identified(head, hosts)
+    }
+
+    /// Admits a request through the breaker of the service it is identified as.
+    #[inline(never)]
+    fn admit_identified(
+        &self,
+        head: &RequestHead<'_>,
+        hosts: &mut Hosts,
+    ) -> Result<Option<Admission>, crate::Error> {
         let breaker = match self.identify.service_of(head) {
-            Some(service) => registry().on_demand(&service)?,
+            Some(service) => match registry().on_demand_or_static(&service)? {
+                Obtained::Static(breaker) => {
+                    if self.identify.by_host() {
+                        hosts.learn(head.uri, breaker);
+                    }
+                    return admit(breaker, self.observe_only).map(Some);
+                }
+                Obtained::Counted(breaker) => breaker,
+            },
             None => match (&self.unknown, &self.unknown_breaker) {
                 (Unknown::Service(_), Some(breaker)) => return admit(breaker, self.observe_only).map(Some),
                 (Unknown::Bypass, _) | (Unknown::Service(_), None) => return Ok(None),

@@ -32,12 +32,21 @@ pub struct CircuitBreakerService<S, P = Http> {
     ready: bool,
     /// [`WhenOpen::Wait`]: the wait until the next probe.
     wait: Option<Pin<Box<OwnedSleep>>>,
+    /// By host: the breakers of the last hosts seen.
+    hosts: Hosts,
     protocol: PhantomData<fn() -> P>,
 }
 
 impl<S, P> CircuitBreakerService<S, P> {
     pub(crate) fn new(inner: S, shared: Arc<Shared>) -> CircuitBreakerService<S, P> {
-        CircuitBreakerService { inner, shared, ready: false, wait: None, protocol: PhantomData }
+        CircuitBreakerService {
+            inner,
+            shared,
+            ready: false,
+            wait: None,
+            hosts: Hosts::default(),
+            protocol: PhantomData,
+        }
     }
 
     /// The inner service.
@@ -58,8 +67,10 @@ impl<S, P> CircuitBreakerService<S, P> {
 
 impl<S: Clone, P> Clone for CircuitBreakerService<S, P> {
     fn clone(&self) -> Self {
-        // A clone has not been polled ready.
-        CircuitBreakerService::new(self.inner.clone(), self.shared.clone())
+        // A clone has not been polled ready; it knows the hosts this one knows.
+        let mut clone = CircuitBreakerService::new(self.inner.clone(), self.shared.clone());
+        clone.hosts = self.hosts.clone();
+        clone
     }
 }
 
@@ -102,7 +113,7 @@ where
 
     #[inline(always)]
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let call = match self.shared.admit(&RequestHead::of(&request)) {
+        let call = match self.shared.admit(&RequestHead::of(&request), &mut self.hosts) {
             Ok(Some(admission)) => Some(Call::new(admission, origin::<P, B>(&request), &self.shared)),
             Ok(None) => None,
             Err(error) => return ResponseFuture::refused(error, &self.shared),
@@ -154,6 +165,58 @@ impl<S, P> CircuitBreakerService<S, P> {
         }
         self.wait = None;
         false
+    }
+}
+
+/// How many hosts a service remembers, and the longest authority it remembers.
+const HOSTS: usize = 4;
+const HOST_BYTES: usize = 47;
+
+/// The breakers of the last hosts a by-host service sent requests to, by the request
+/// URI's authority as written, when they are breakers the registry never evicts
+/// (declared, registered, or asked for by name): a request to one of them skips the
+/// host's parsing and the registry's lookup (a shared lock and a counted reference).
+/// Other breakers (on demand, evictable) are looked up on each request, which also
+/// tells the registry they are in use.
+#[derive(Clone, Default)]
+pub(crate) struct Hosts {
+    hosts: [Option<Host>; HOSTS],
+    // The place the next host takes (round robin).
+    next: u8,
+}
+
+#[derive(Clone, Copy)]
+struct Host {
+    len: u8,
+    authority: [u8; HOST_BYTES],
+    breaker: &'static CircuitBreaker,
+}
+
+impl Hosts {
+    /// The breaker of requests to `uri`'s authority, if known.
+    #[inline]
+    pub(crate) fn get(&self, uri: &http::Uri) -> Option<&'static CircuitBreaker> {
+        let authority = uri.authority()?.as_str().as_bytes();
+        self.hosts.iter().flatten().find(|host| host.authority() == authority).map(|host| host.breaker)
+    }
+
+    /// Remembers that requests to `uri`'s authority go to `breaker` (if it has one
+    /// short enough to keep).
+    pub(crate) fn learn(&mut self, uri: &http::Uri, breaker: &'static CircuitBreaker) {
+        let Some(authority) = uri.authority().map(|a| a.as_str().as_bytes()) else { return };
+        if authority.len() > HOST_BYTES {
+            return;
+        }
+        let mut host = Host { len: authority.len() as u8, authority: [0; HOST_BYTES], breaker };
+        host.authority[..authority.len()].copy_from_slice(authority);
+        self.hosts[usize::from(self.next)] = Some(host);
+        self.next = (self.next + 1) % HOSTS as u8;
+    }
+}
+
+impl Host {
+    fn authority(&self) -> &[u8] {
+        &self.authority[..usize::from(self.len)]
     }
 }
 
