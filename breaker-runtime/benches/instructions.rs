@@ -77,7 +77,8 @@ fn run(scenario: &str, n: u64) {
                 }
             }
             #[cfg(feature = "tower")]
-            tower_scenario @ ("tower-bare" | "tower-closed" | "tower-open" | "tower-host") => {
+            tower_scenario @ ("tower-bare" | "tower-closed" | "tower-open" | "tower-host"
+            | "tower-on-demand") => {
                 layer::run(tower_scenario, n).await;
             }
             other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open, tower-*"),
@@ -101,9 +102,12 @@ mod layer {
     use breaker_runtime::{ConfigLayer, Off, registry};
     use tower::{Layer, Service, ServiceExt};
 
-    fn request() -> http::Request<()> {
+    const DECLARED: &str = "http://instructions-host.test/quote";
+    const ON_DEMAND: &str = "http://instructions-on-demand.test/quote";
+
+    fn request(uri: &'static str) -> http::Request<()> {
         let mut request = http::Request::new(());
-        *request.uri_mut() = http::Uri::from_static("http://instructions-host.test/quote");
+        *request.uri_mut() = http::Uri::from_static(uri);
         request
     }
 
@@ -128,9 +132,13 @@ mod layer {
     }
 
     async fn drive<S: Service<http::Request<()>>>(service: &mut S, n: u64) {
+        drive_to(service, n, DECLARED).await
+    }
+
+    async fn drive_to<S: Service<http::Request<()>>>(service: &mut S, n: u64, uri: &'static str) {
         for _ in 0..n {
             let Ok(ready) = service.ready().await else { panic!("not ready") };
-            let _ = black_box(ready.call(request()).await);
+            let _ = black_box(ready.call(request(uri)).await);
         }
     }
 
@@ -146,6 +154,10 @@ mod layer {
             "tower-host" => {
                 threshold_only("instructions-host.test");
                 drive(&mut CircuitBreakerLayer::new().layer(answer()), n).await
+            }
+            "tower-on-demand" => {
+                // A host nothing declares: its breaker is created on demand.
+                drive_to(&mut CircuitBreakerLayer::new().layer(answer()), n, ON_DEMAND).await
             }
             _ => {
                 threshold_only("instructions-tower-open");
@@ -167,7 +179,7 @@ fn main() {
                 run(scenario, 1000);
             }
             #[cfg(feature = "tower")]
-            for scenario in ["tower-bare", "tower-closed", "tower-open", "tower-host"] {
+            for scenario in ["tower-bare", "tower-closed", "tower-open", "tower-host", "tower-on-demand"] {
                 run(scenario, 1000);
             }
         }

@@ -20,10 +20,14 @@ use tower::{Layer, Service, ServiceExt};
 mod executor;
 use executor::Executor;
 
+const DECLARED: &str = "http://bench-tower-host.test/quote";
+/// A host nothing declares: its breaker is created on demand.
+const ON_DEMAND: &str = "http://bench-tower-on-demand.test/quote";
+
 /// A request with a static URI: building it allocates nothing.
-fn request() -> http::Request<()> {
+fn request(uri: &'static str) -> http::Request<()> {
     let mut request = http::Request::new(());
-    *request.uri_mut() = http::Uri::from_static("http://bench-tower-host.test/quote");
+    *request.uri_mut() = http::Uri::from_static(uri);
     request
 }
 
@@ -46,7 +50,15 @@ fn failing()
 struct Passthrough(());
 
 /// Times `iters` requests through `service` on `executor`.
-fn per_call<S>(executor: Executor, mut service: S, iters: u64) -> Duration
+fn per_call<S>(executor: Executor, service: S, iters: u64) -> Duration
+where
+    S: Service<http::Request<()>>,
+{
+    per_call_to(executor, service, iters, DECLARED)
+}
+
+/// Times `iters` requests to `uri` through `service` on `executor`.
+fn per_call_to<S>(executor: Executor, mut service: S, iters: u64, uri: &'static str) -> Duration
 where
     S: Service<http::Request<()>>,
 {
@@ -57,7 +69,7 @@ where
                 Ok(ready) => ready,
                 Err(_) => panic!("not ready"),
             };
-            let _ = black_box(ready.call(request()).await);
+            let _ = black_box(ready.call(request(uri)).await);
         }
         start.elapsed()
     }))
@@ -111,6 +123,10 @@ fn closed(c: &mut Criterion) {
             registry().named("bench-tower-host.test").unwrap();
             threshold_only("bench-tower-host.test");
             b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("breaker-by-host-on-demand", |b| {
+            let layer = CircuitBreakerLayer::new();
+            b.iter_custom(|iters| per_call_to(executor, layer.layer(answer()), iters, ON_DEMAND))
         });
         group.bench_function("tower-resilience", |b| {
             let layer = peer_layer!();

@@ -20,7 +20,7 @@ mod watch;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, Once, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, Once, OnceLock, RwLock};
 
 pub use control::{Control, RegistryEvent, RegistryEvents};
 pub use definition::{CallSite, Definition, Location};
@@ -102,7 +102,7 @@ struct Service {
     registered: Option<Config>,
     /// For a breaker created on demand: when it was last asked for (a tick of
     /// [`Registry::ticks`]), so the least recently used can be evicted.
-    on_demand: Option<AtomicU64>,
+    on_demand: Option<Arc<AtomicU64>>,
     /// For a breaker that is never evicted, once the tower layer asks: a copy for the
     /// life of the program, which a layer keeps by reference.
     #[cfg(feature = "tower")]
@@ -341,7 +341,7 @@ impl Registry {
     /// [`on_demand`](Self::on_demand) for the tower layer, which may keep what it gets:
     /// a breaker that is never evicted (declared, registered, or asked for by name) as
     /// a reference for the life of the program ([`named_static`](Self::named_static)),
-    /// any other counted.
+    /// any other counted, with its use (when it was found rather than created).
     #[cfg(feature = "tower")]
     pub(crate) fn on_demand_or_static(&self, service: &str) -> Result<Obtained, Error> {
         if let Some(found) = self.read().get(service) {
@@ -349,11 +349,15 @@ impl Registry {
                 None => return Ok(Obtained::Static(found.held())),
                 Some(used) => {
                     self.touch(used);
-                    return Ok(Obtained::Counted(found.breaker.clone()));
+                    // Read under the lock evictions take: the breaker is in the
+                    // registry as of this count.
+                    let evictions = self.evictions.load(Ordering::Relaxed);
+                    let used = OnDemandUse { used: used.clone(), evictions };
+                    return Ok(Obtained::Counted(found.breaker.clone(), Some(used)));
                 }
             }
         }
-        self.on_demand(service).map(Obtained::Counted)
+        self.on_demand(service).map(|breaker| Obtained::Counted(breaker, None))
     }
 
     fn obtain(&self, service: &str, evictable: bool) -> Result<CircuitBreaker, Error> {
@@ -387,7 +391,8 @@ impl Registry {
                 CircuitBreaker::fail_safe(service)
             });
             evicted = if evictable { self.make_room(&mut services) } else { None };
-            let used = evictable.then(|| AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed) + 1));
+            let used =
+                evictable.then(|| Arc::new(AtomicU64::new(self.ticks.fetch_add(1, Ordering::Relaxed) + 1)));
             services.insert(
                 breaker.service(),
                 Service {
@@ -516,8 +521,35 @@ impl Registry {
 pub(crate) enum Obtained {
     /// Never evicted: kept by reference for the life of the program.
     Static(&'static CircuitBreaker),
-    /// On demand: may be evicted.
-    Counted(CircuitBreaker),
+    /// On demand: may be evicted. With its use when it was found (not just created).
+    Counted(CircuitBreaker, Option<OnDemandUse>),
+}
+
+/// How a tower layer that remembers an on-demand breaker tells the registry it uses it
+/// (so that the least recently used is still the one evicted), and learns that it may
+/// have been evicted since.
+#[cfg(feature = "tower")]
+pub(crate) struct OnDemandUse {
+    used: Arc<AtomicU64>,
+    // The registry's evictions when the breaker was found in it.
+    evictions: u64,
+}
+
+#[cfg(feature = "tower")]
+impl OnDemandUse {
+    /// Marks a use, unless the registry evicted a breaker since this one was found
+    /// (it may be gone): then `false`, and the breaker is to be looked up again. A
+    /// request that reads the count just before an eviction finishes on the evicted
+    /// breaker, as one that held it already would.
+    #[inline]
+    pub(crate) fn touch(&self) -> bool {
+        let registry = registry();
+        if registry.evictions.load(Ordering::Relaxed) != self.evictions {
+            return false;
+        }
+        registry.touch(&self.used);
+        true
+    }
 }
 
 impl Service {

@@ -16,7 +16,7 @@ use crate::registry::{Obtained, registry};
 
 use super::identify::{Identify, RequestHead};
 use super::protocol::{Grpc, Http, Protocol};
-use super::service::{CircuitBreakerService, Hosts};
+use super::service::{CircuitBreakerService, Hosts, Known, Remembered};
 
 /// What a layer does with a call its breaker refuses (the circuit is open, the probe
 /// limit is reached, the bulkhead is full).
@@ -86,10 +86,11 @@ impl Shared {
         if let Some(fixed) = &self.fixed {
             return admit(fixed, self.observe_only).map(Some);
         }
-        if let Some(breaker) = hosts.get(head.uri) {
-            return admit(breaker, self.observe_only).map(Some);
+        match hosts.get(head.uri) {
+            Some(Known::Static(breaker)) => admit(breaker, self.observe_only).map(Some),
+            Some(Known::Counted(breaker)) => self.admit_counted(breaker).map(Some),
+            None => self.admit_identified(head, hosts),
         }
-        self.admit_identified(head, hosts)
     }
 
     /// Admits a request through the breaker of the service it is identified as.
@@ -103,11 +104,15 @@ impl Shared {
             Some(service) => match registry().on_demand_or_static(&service)? {
                 Obtained::Static(breaker) => {
                     if self.identify.by_host() {
-                        hosts.learn(head.uri, breaker);
+                        hosts.learn(head.uri, Remembered::Static(breaker));
                     }
                     return admit(breaker, self.observe_only).map(Some);
                 }
-                Obtained::Counted(breaker) => breaker,
+                Obtained::Counted(breaker, Some(used)) if self.identify.by_host() => {
+                    hosts.learn(head.uri, Remembered::Counted(breaker.clone(), used));
+                    breaker
+                }
+                Obtained::Counted(breaker, _) => breaker,
             },
             None => match (&self.unknown, &self.unknown_breaker) {
                 (Unknown::Service(_), Some(breaker)) => return admit(breaker, self.observe_only).map(Some),
@@ -120,7 +125,12 @@ impl Shared {
                 }
             },
         };
-        if self.observe_only { Ok(Some(breaker.observe_owned())) } else { breaker.admit_into().map(Some) }
+        self.admit_counted(breaker).map(Some)
+    }
+
+    /// Admits a request through an on-demand breaker.
+    fn admit_counted(&self, breaker: CircuitBreaker) -> Result<Admission, crate::Error> {
+        if self.observe_only { Ok(breaker.observe_owned()) } else { breaker.admit_into() }
     }
 }
 

@@ -11,6 +11,7 @@ use tower_service::Service;
 
 use crate::breaker::{CircuitBreaker, OwnedSleep, State};
 use crate::integrations::judge::Origin;
+use crate::registry::OnDemandUse;
 
 use super::error::ServiceError;
 use super::future::{Call, ResponseFuture};
@@ -173,36 +174,75 @@ const HOSTS: usize = 4;
 const HOST_BYTES: usize = 47;
 
 /// The breakers of the last hosts a by-host service sent requests to, by the request
-/// URI's authority as written, when they are breakers the registry never evicts
-/// (declared, registered, or asked for by name): a request to one of them skips the
-/// host's parsing and the registry's lookup (a shared lock and a counted reference).
-/// Other breakers (on demand, evictable) are looked up on each request, which also
-/// tells the registry they are in use.
-#[derive(Clone, Default)]
+/// URI's authority as written: a request to one of them skips the host's parsing and
+/// the registry's lookup (a shared lock and, for a breaker that is never evicted, a
+/// counted reference). An on-demand breaker is remembered with its use, which each
+/// request marks (so that the registry still evicts the least recently used), and
+/// forgotten once the registry evicted any breaker since it was found.
+#[derive(Default)]
 pub(crate) struct Hosts {
     hosts: [Option<Host>; HOSTS],
     // The place the next host takes (round robin).
     next: u8,
 }
 
-#[derive(Clone, Copy)]
 struct Host {
     len: u8,
     authority: [u8; HOST_BYTES],
-    breaker: &'static CircuitBreaker,
+    breaker: Remembered,
+}
+
+/// A remembered breaker.
+pub(crate) enum Remembered {
+    /// Never evicted.
+    Static(&'static CircuitBreaker),
+    /// On demand.
+    Counted(CircuitBreaker, OnDemandUse),
+}
+
+/// A remembered breaker, for one request.
+pub(crate) enum Known {
+    Static(&'static CircuitBreaker),
+    Counted(CircuitBreaker),
+}
+
+impl Clone for Hosts {
+    /// A clone knows the breakers that are never evicted (copied for nothing); it
+    /// learns the others again.
+    fn clone(&self) -> Hosts {
+        let hosts = self.hosts.each_ref().map(|host| match host {
+            Some(Host { len, authority, breaker: Remembered::Static(breaker) }) => {
+                Some(Host { len: *len, authority: *authority, breaker: Remembered::Static(breaker) })
+            }
+            _ => None,
+        });
+        Hosts { hosts, next: self.next }
+    }
 }
 
 impl Hosts {
-    /// The breaker of requests to `uri`'s authority, if known.
+    /// The breaker of requests to `uri`'s authority, if known (and, on demand, still
+    /// the registry's).
     #[inline]
-    pub(crate) fn get(&self, uri: &http::Uri) -> Option<&'static CircuitBreaker> {
+    pub(crate) fn get(&mut self, uri: &http::Uri) -> Option<Known> {
         let authority = uri.authority()?.as_str().as_bytes();
-        self.hosts.iter().flatten().find(|host| host.authority() == authority).map(|host| host.breaker)
+        let slot =
+            self.hosts.iter_mut().find(|host| host.as_ref().is_some_and(|h| h.authority() == authority))?;
+        let stale = matches!(slot, Some(Host { breaker: Remembered::Counted(_, used), .. }) if !used.touch());
+        if stale {
+            // The registry evicted a breaker since: looked up again.
+            *slot = None;
+            return None;
+        }
+        match &slot.as_ref()?.breaker {
+            Remembered::Static(breaker) => Some(Known::Static(breaker)),
+            Remembered::Counted(breaker, _) => Some(Known::Counted(breaker.clone())),
+        }
     }
 
     /// Remembers that requests to `uri`'s authority go to `breaker` (if it has one
     /// short enough to keep).
-    pub(crate) fn learn(&mut self, uri: &http::Uri, breaker: &'static CircuitBreaker) {
+    pub(crate) fn learn(&mut self, uri: &http::Uri, breaker: Remembered) {
         let Some(authority) = uri.authority().map(|a| a.as_str().as_bytes()) else { return };
         if authority.len() > HOST_BYTES {
             return;
