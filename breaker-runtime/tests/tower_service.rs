@@ -261,3 +261,34 @@ async fn a_host_declared_after_it_was_met_keeps_its_breaker() {
     assert_eq!(before.snapshot().calls.successes, 3);
     assert_eq!(registry().get("promoted.test").unwrap().snapshot().calls.successes, 3);
 }
+
+/// An observed call is never cut by the breaker's timeout (a server-side layer only
+/// watches); the same call through a protecting layer is.
+#[tokio::test]
+async fn observe_only_never_times_out() {
+    let clock = configure("svc-observe-timeout");
+    let timeout = ConfigLayer { timeout: Some(Duration::from_secs(1)), ..Default::default() };
+    registry().set_override("svc-observe-timeout", timeout).unwrap();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let slow = tower::service_fn(move |_: http::Request<()>| {
+        let mut released = released.clone();
+        async move {
+            let _ = released.wait_for(|done| *done).await;
+            Ok::<_, Infallible>(http::Response::new(()))
+        }
+    });
+    let mut cx = Context::from_waker(Waker::noop());
+    let layer = CircuitBreakerLayer::new().identify(Identify::service("svc-observe-timeout"));
+    let mut observing = layer.clone().observe_only().layer(slow.clone());
+    let mut protecting = layer.layer(slow);
+    let mut observed = Box::pin(observing.ready().await.unwrap().call(request()));
+    let mut protected = Box::pin(protecting.ready().await.unwrap().call(request()));
+    assert!(observed.as_mut().poll(&mut cx).is_pending());
+    assert!(protected.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(2));
+    assert!(observed.as_mut().poll(&mut cx).is_pending(), "not cut");
+    let cut = protected.as_mut().poll(&mut cx);
+    assert!(matches!(cut, Poll::Ready(Err(ServiceError::Breaker(Error::Timeout { .. })))), "cut");
+    release.send(true).unwrap();
+    assert!(observed.await.is_ok());
+}
