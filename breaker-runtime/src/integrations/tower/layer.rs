@@ -141,7 +141,9 @@ impl Shared {
 /// `tower::service_fn`. The breakers are the registry's: a service declared by
 /// `#[circuit_breaker]` or registered from code is shared with those; any other is
 /// created on demand ([`Registry::on_demand`](crate::registry::Registry::on_demand)),
-/// so configuration files and runtime control reach it by name.
+/// so configuration files and runtime control reach it by name. By host, each service
+/// remembers the breakers of the last four hosts it sent requests to, so that a
+/// request to one of them skips the host's parsing and the registry's lookup.
 ///
 /// ```
 /// use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
