@@ -292,3 +292,31 @@ async fn observe_only_never_times_out() {
     release.send(true).unwrap();
     assert!(observed.await.is_ok());
 }
+
+/// A retune reaches a call in flight: its slow-call threshold is the breaker's when it
+/// is answered, not when it was admitted.
+#[tokio::test]
+async fn a_call_in_flight_is_judged_slow_by_the_threshold_when_it_is_answered() {
+    let clock = configure("svc-slow-retune");
+    let slow_after = |secs| ConfigLayer { slow_call: Some(Duration::from_secs(secs)), ..Default::default() };
+    registry().set_override("svc-slow-retune", slow_after(10)).unwrap();
+    let (release, released) = tokio::sync::watch::channel(false);
+    let waiting = tower::service_fn(move |_: http::Request<()>| {
+        let mut released = released.clone();
+        async move {
+            let _ = released.wait_for(|done| *done).await;
+            Ok::<_, Infallible>(http::Response::new(()))
+        }
+    });
+    let mut service =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-slow-retune")).layer(waiting);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut call = Box::pin(service.ready().await.unwrap().call(request()));
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(2));
+    registry().set_override("svc-slow-retune", slow_after(1)).unwrap();
+    release.send(true).unwrap();
+    assert!(call.await.is_ok());
+    let window = registry().get("svc-slow-retune").unwrap().snapshot().window;
+    assert_eq!((window.successes, window.slow), (1, 1), "2 s against the 1 s in force");
+}

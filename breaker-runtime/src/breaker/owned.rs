@@ -26,7 +26,7 @@ use super::state::State;
 /// gives back its probe place and its bulkhead place.
 pub(crate) struct Admission {
     breaker: Held,
-    ticket: Ticket,
+    ticket: Admitted,
     /// Whether it holds a bulkhead place.
     seat: bool,
     recorded: bool,
@@ -58,14 +58,14 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Static(self), ticket, seat, recorded: false })
+        Ok(Admission { breaker: Held::Static(self), ticket: Admitted::of(ticket), seat, recorded: false })
     }
 
     /// Admits a call through a breaker the caller owns (no clone), or says why not.
     #[inline]
     pub(crate) fn admit_into(self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Shared(self), ticket, seat, recorded: false })
+        Ok(Admission { breaker: Held::Shared(self), ticket: Admitted::of(ticket), seat, recorded: false })
     }
 
     #[inline(always)]
@@ -97,7 +97,7 @@ impl CircuitBreaker {
     pub(crate) fn observe_owned(&self) -> Admission {
         let inner = &*self.inner;
         let (generation, _) = inner.load();
-        let ticket = inner.ticket(generation, Kind::Observe, 0);
+        let ticket = Admitted::of(inner.ticket(generation, Kind::Observe, 0));
         Admission { breaker: Held::Shared(self.clone()), ticket, seat: false, recorded: false }
     }
 
@@ -185,7 +185,7 @@ impl Admission {
     pub(crate) fn settle(&mut self, outcome: Outcome) {
         debug_assert!(!self.recorded, "an admission is recorded once");
         self.recorded = true;
-        self.breaker.inner.complete(self.ticket, outcome, false);
+        self.breaker.inner.complete(self.ticket.judged(&self.breaker.inner), outcome, false);
         if self.seat {
             self.seat = false;
             self.breaker.inner.bulkhead.give_back();
@@ -195,14 +195,14 @@ impl Admission {
     /// Records that the call was cut by its timeout: a failure.
     pub(crate) fn timed_out(mut self) {
         self.recorded = true;
-        self.breaker.inner.complete(self.ticket, Outcome::Failure, true);
+        self.breaker.inner.complete(self.ticket.judged(&self.breaker.inner), Outcome::Failure, true);
     }
 }
 
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.recorded {
-            self.breaker.inner.cancel(self.ticket);
+            self.breaker.inner.cancel(self.ticket.judged(&self.breaker.inner));
         }
         if self.seat {
             self.breaker.inner.bulkhead.give_back();
@@ -216,6 +216,34 @@ impl fmt::Debug for Admission {
             .field("service", &self.breaker.service())
             .field("probe", &(self.ticket.kind == Kind::Probe))
             .finish()
+    }
+}
+
+/// What an admission keeps of its ticket: all but the slow-call threshold, which is
+/// read when the outcome is recorded (the threshold in force then), so that the
+/// admission stays a word smaller to move.
+#[derive(Clone, Copy, Debug)]
+struct Admitted {
+    generation: u64,
+    start: Instant,
+    era: u32,
+    kind: Kind,
+}
+
+impl Admitted {
+    #[inline(always)]
+    fn of(ticket: Ticket) -> Admitted {
+        Admitted { generation: ticket.generation, start: ticket.start, era: ticket.era, kind: ticket.kind }
+    }
+
+    /// The ticket to judge the call by, with `inner`'s slow-call threshold now.
+    #[inline(always)]
+    fn judged(self, inner: &super::Inner) -> Ticket {
+        let slow_nanos = match inner.settings.slow_call_nanos() {
+            0 => u64::MAX,
+            nanos => nanos,
+        };
+        Ticket { generation: self.generation, era: self.era, start: self.start, slow_nanos, kind: self.kind }
     }
 }
 

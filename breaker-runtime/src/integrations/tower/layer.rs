@@ -167,7 +167,9 @@ impl Shared {
 /// The breaker's `timeout` runs from the call until the response head (gRPC: also
 /// until then, not for the whole stream); when it passes, the inner future is dropped
 /// and the call fails with [`Error::Timeout`](crate::Error::Timeout). A client's own
-/// timeout shorter than it fires first, and counts as a failure too. Its bulkhead
+/// timeout shorter than it fires first, and counts as a failure too. The timeout and
+/// the slow-call threshold a call is held to are the breaker's when the call first
+/// waits and when it is answered: a retune reaches calls in flight. Its bulkhead
 /// (`max_concurrent`) applies without a queue: a full bulkhead refuses the call at
 /// once; put `tower::buffer` or `tower::limit` in front to queue.
 ///
