@@ -262,6 +262,22 @@ async fn a_host_declared_after_it_was_met_keeps_its_breaker() {
     assert_eq!(registry().get("promoted.test").unwrap().snapshot().calls.successes, 3);
 }
 
+/// An inner service whose answers wait until `true` is sent.
+fn held_until_released() -> (
+    tokio::sync::watch::Sender<bool>,
+    impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone,
+) {
+    let (release, released) = tokio::sync::watch::channel(false);
+    let service = tower::service_fn(move |_: http::Request<()>| {
+        let mut released = released.clone();
+        async move {
+            let _ = released.wait_for(|done| *done).await;
+            Ok::<_, Infallible>(http::Response::new(()))
+        }
+    });
+    (release, service)
+}
+
 /// An observed call is never cut by the breaker's timeout (a server-side layer only
 /// watches); the same call through a protecting layer is.
 #[tokio::test]
@@ -269,14 +285,7 @@ async fn observe_only_never_times_out() {
     let clock = configure("svc-observe-timeout");
     let timeout = ConfigLayer { timeout: Some(Duration::from_secs(1)), ..Default::default() };
     registry().set_override("svc-observe-timeout", timeout).unwrap();
-    let (release, released) = tokio::sync::watch::channel(false);
-    let slow = tower::service_fn(move |_: http::Request<()>| {
-        let mut released = released.clone();
-        async move {
-            let _ = released.wait_for(|done| *done).await;
-            Ok::<_, Infallible>(http::Response::new(()))
-        }
-    });
+    let (release, slow) = held_until_released();
     let mut cx = Context::from_waker(Waker::noop());
     let layer = CircuitBreakerLayer::new().identify(Identify::service("svc-observe-timeout"));
     let mut observing = layer.clone().observe_only().layer(slow.clone());
@@ -300,14 +309,7 @@ async fn a_call_in_flight_is_judged_slow_by_the_threshold_when_it_is_answered() 
     let clock = configure("svc-slow-retune");
     let slow_after = |secs| ConfigLayer { slow_call: Some(Duration::from_secs(secs)), ..Default::default() };
     registry().set_override("svc-slow-retune", slow_after(10)).unwrap();
-    let (release, released) = tokio::sync::watch::channel(false);
-    let waiting = tower::service_fn(move |_: http::Request<()>| {
-        let mut released = released.clone();
-        async move {
-            let _ = released.wait_for(|done| *done).await;
-            Ok::<_, Infallible>(http::Response::new(()))
-        }
-    });
+    let (release, waiting) = held_until_released();
     let mut service =
         CircuitBreakerLayer::new().identify(Identify::service("svc-slow-retune")).layer(waiting);
     let mut cx = Context::from_waker(Waker::noop());
