@@ -202,7 +202,8 @@ impl Admission {
 impl Drop for Admission {
     fn drop(&mut self) {
         if !self.recorded {
-            self.breaker.inner.cancel(self.ticket.judged(&self.breaker.inner));
+            // Cancelled, not judged: no slow-call threshold to read.
+            self.breaker.inner.cancel(self.ticket.with_slow(u64::MAX));
         }
         if self.seat {
             self.breaker.inner.bulkhead.give_back();
@@ -239,10 +240,11 @@ impl Admitted {
     /// The ticket to judge the call by, with `inner`'s slow-call threshold now.
     #[inline(always)]
     fn judged(self, inner: &super::Inner) -> Ticket {
-        let slow_nanos = match inner.settings.slow_call_nanos() {
-            0 => u64::MAX,
-            nanos => nanos,
-        };
+        self.with_slow(Ticket::slow_threshold(inner.settings.slow_call_nanos()))
+    }
+
+    #[inline(always)]
+    fn with_slow(self, slow_nanos: u64) -> Ticket {
         Ticket { generation: self.generation, era: self.era, start: self.start, slow_nanos, kind: self.kind }
     }
 }

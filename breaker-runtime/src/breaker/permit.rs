@@ -33,6 +33,14 @@ pub(crate) struct Ticket {
     pub(crate) kind: Kind,
 }
 
+impl Ticket {
+    /// A configured slow-call threshold (`0`: off) as a ticket holds it.
+    #[inline(always)]
+    pub(crate) fn slow_threshold(slow_call_nanos: u64) -> u64 {
+        if slow_call_nanos == 0 { u64::MAX } else { slow_call_nanos }
+    }
+}
+
 /// One admitted call, from [`CircuitBreaker::try_acquire`]. Record its outcome with
 /// [`record`](Permit::record) (or [`success`](Permit::success),
 /// [`failure`](Permit::failure), [`ignored`](Permit::ignored)).

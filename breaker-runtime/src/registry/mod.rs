@@ -341,19 +341,22 @@ impl Registry {
     /// [`on_demand`](Self::on_demand) for the tower layer, which may keep what it gets:
     /// a breaker that is never evicted (declared, registered, or asked for by name) as
     /// a reference for the life of the program ([`named_static`](Self::named_static)),
-    /// any other counted, with its use (when it was found rather than created).
+    /// any other counted, with its use when the caller will `remember` it (and it was
+    /// found rather than created).
     #[cfg(feature = "tower")]
-    pub(crate) fn on_demand_or_static(&self, service: &str) -> Result<Obtained, Error> {
+    pub(crate) fn on_demand_or_static(&self, service: &str, remember: bool) -> Result<Obtained, Error> {
         if let Some(found) = self.read().get(service) {
             match &found.on_demand {
                 None => return Ok(Obtained::Static(found.held())),
                 Some(used) => {
                     self.touch(used);
-                    // Read under the lock evictions take: the breaker is in the
-                    // registry as of this count.
-                    let evictions = self.evictions.load(Ordering::Relaxed);
-                    let used = OnDemandUse { used: used.clone(), evictions };
-                    return Ok(Obtained::Counted(found.breaker.clone(), Some(used)));
+                    // The count read under the lock evictions take: the breaker is in
+                    // the registry as of it.
+                    let used = remember.then(|| OnDemandUse {
+                        used: used.clone(),
+                        evictions: self.evictions.load(Ordering::Relaxed),
+                    });
+                    return Ok(Obtained::Counted(found.breaker.clone(), used));
                 }
             }
         }

@@ -95,7 +95,7 @@ impl Inner {
     /// `slow_call_nanos`.
     #[inline(always)]
     pub(crate) fn ticket(&self, generation: u64, kind: Kind, slow_call_nanos: u64) -> Ticket {
-        let slow_nanos = if slow_call_nanos == 0 { u64::MAX } else { slow_call_nanos };
+        let slow_nanos = Ticket::slow_threshold(slow_call_nanos);
         Ticket { generation, era: self.window.era(), start: self.clock.recent(), slow_nanos, kind }
     }
 

@@ -86,33 +86,38 @@ impl Shared {
         if let Some(fixed) = &self.fixed {
             return admit(fixed, self.observe_only).map(Some);
         }
+        if !self.identify.by_host() {
+            return self.admit_identified(head, None);
+        }
         match hosts.get(head.uri) {
             Some(Known::Static(breaker)) => admit(breaker, self.observe_only).map(Some),
             Some(Known::Counted(breaker)) => self.admit_counted(breaker).map(Some),
-            None => self.admit_identified(head, hosts),
+            None => self.admit_identified(head, Some(hosts)),
         }
     }
 
-    /// Admits a request through the breaker of the service it is identified as.
+    /// Admits a request through the breaker of the service it is identified as; by
+    /// host, its breaker goes into `hosts`.
     #[inline(never)]
     fn admit_identified(
         &self,
         head: &RequestHead<'_>,
-        hosts: &mut Hosts,
+        hosts: Option<&mut Hosts>,
     ) -> Result<Option<Admission>, crate::Error> {
         let breaker = match self.identify.service_of(head) {
-            Some(service) => match registry().on_demand_or_static(&service)? {
+            Some(service) => match registry().on_demand_or_static(&service, hosts.is_some())? {
                 Obtained::Static(breaker) => {
-                    if self.identify.by_host() {
+                    if let Some(hosts) = hosts {
                         hosts.learn(head.uri, Remembered::Static(breaker));
                     }
                     return admit(breaker, self.observe_only).map(Some);
                 }
-                Obtained::Counted(breaker, Some(used)) if self.identify.by_host() => {
-                    hosts.learn(head.uri, Remembered::Counted(breaker.clone(), used));
+                Obtained::Counted(breaker, used) => {
+                    if let (Some(hosts), Some(used)) = (hosts, used) {
+                        hosts.learn(head.uri, Remembered::Counted(breaker.clone(), used));
+                    }
                     breaker
                 }
-                Obtained::Counted(breaker, _) => breaker,
             },
             None => match (&self.unknown, &self.unknown_breaker) {
                 (Unknown::Service(_), Some(breaker)) => return admit(breaker, self.observe_only).map(Some),

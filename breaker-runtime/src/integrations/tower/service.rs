@@ -200,7 +200,7 @@ pub(crate) enum Remembered {
     Counted(CircuitBreaker, OnDemandUse),
 }
 
-/// A remembered breaker, for one request.
+/// A remembered breaker, for one request (without the use stamp `Obtained` carries).
 pub(crate) enum Known {
     Static(&'static CircuitBreaker),
     Counted(CircuitBreaker),
