@@ -77,8 +77,8 @@ fn run(scenario: &str, n: u64) {
                 }
             }
             #[cfg(feature = "tower")]
-            tower_scenario @ ("tower-bare" | "tower-closed" | "tower-open" | "tower-host"
-            | "tower-on-demand") => {
+            tower_scenario @ ("tower-bare" | "tower-passthrough" | "tower-closed" | "tower-open"
+            | "tower-host" | "tower-on-demand") => {
                 layer::run(tower_scenario, n).await;
             }
             other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open, tower-*"),
@@ -92,7 +92,8 @@ fn run(scenario: &str, n: u64) {
 }
 
 /// The tower layer's scenarios (`--features tower`): a `tower::service_fn` that answers
-/// at once, bare and through `CircuitBreakerLayer`, closed, open and by host.
+/// at once, bare, through a pass-through layer (the floor of any layer that sees the
+/// response), and through `CircuitBreakerLayer`, closed, open and by host.
 #[cfg(feature = "tower")]
 mod layer {
     use std::convert::Infallible;
@@ -145,6 +146,13 @@ mod layer {
     pub(super) async fn run(scenario: &str, n: u64) {
         match scenario {
             "tower-bare" => drive(&mut answer(), n).await,
+            "tower-passthrough" => {
+                // The floor of a layer that must see the response: it only wraps the
+                // response in a body type of its own.
+                struct Passthrough(#[allow(dead_code)] ());
+                let layer = tower::util::MapResponseLayer::new(|r: http::Response<()>| r.map(Passthrough));
+                drive(&mut layer.layer(answer()), n).await
+            }
             "tower-closed" => {
                 threshold_only("instructions-tower-closed");
                 let layer =
@@ -179,7 +187,14 @@ fn main() {
                 run(scenario, 1000);
             }
             #[cfg(feature = "tower")]
-            for scenario in ["tower-bare", "tower-closed", "tower-open", "tower-host", "tower-on-demand"] {
+            for scenario in [
+                "tower-bare",
+                "tower-passthrough",
+                "tower-closed",
+                "tower-open",
+                "tower-host",
+                "tower-on-demand",
+            ] {
                 run(scenario, 1000);
             }
         }

@@ -7,6 +7,7 @@
 //! of the layer, with `tower::buffer` or `tower::limit`).
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -25,31 +26,41 @@ use super::state::State;
 /// [`timed_out`](Admission::timed_out); dropped unrecorded, it counts for nothing and
 /// gives back its probe place and its bulkhead place.
 pub(crate) struct Admission {
-    breaker: Held,
+    /// The breaker, one pointer either way: a breaker that lives as long as the program
+    /// (a registry service that is never evicted) as an uncounted copy of its
+    /// reference, never dropped, which costs nothing per call and one load less to
+    /// reach than a `&'static CircuitBreaker`; any other as a counted reference
+    /// (`counted`), dropped with the admission.
+    breaker: ManuallyDrop<CircuitBreaker>,
     ticket: Admitted,
+    counted: bool,
     /// Whether it holds a bulkhead place.
     seat: bool,
     recorded: bool,
 }
 
-/// How an admission holds its breaker: a breaker that lives as long as the program
-/// (a registry service that is never evicted) by reference, which costs nothing per
-/// call; any other by a counted reference.
-enum Held {
-    Static(&'static CircuitBreaker),
-    Shared(CircuitBreaker),
+impl Admission {
+    #[inline(always)]
+    fn new(breaker: Holding, ticket: Admitted, seat: bool) -> Admission {
+        let (breaker, counted) = match breaker {
+            // SAFETY: the copy shares the breaker's reference without counting it, and
+            // is never dropped (`counted` is false): it is what a `&'static` to the
+            // breaker is, as the original lives (and holds its count) for the rest of
+            // the program. A clone of it counts a new reference, as any clone does.
+            Holding::Static(breaker) => (
+                ManuallyDrop::new(CircuitBreaker { inner: unsafe { std::ptr::read(&breaker.inner) } }),
+                false,
+            ),
+            Holding::Counted(breaker) => (ManuallyDrop::new(breaker), true),
+        };
+        Admission { breaker, ticket, counted, seat, recorded: false }
+    }
 }
 
-impl std::ops::Deref for Held {
-    type Target = CircuitBreaker;
-
-    #[inline(always)]
-    fn deref(&self) -> &CircuitBreaker {
-        match self {
-            Held::Static(breaker) => breaker,
-            Held::Shared(breaker) => breaker,
-        }
-    }
+/// How an admission is given its breaker.
+enum Holding {
+    Static(&'static CircuitBreaker),
+    Counted(CircuitBreaker),
 }
 
 impl CircuitBreaker {
@@ -58,14 +69,14 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Static(self), ticket: Admitted::of(ticket), seat, recorded: false })
+        Ok(Admission::new(Holding::Static(self), Admitted::of(ticket), seat))
     }
 
     /// Admits a call through a breaker the caller owns (no clone), or says why not.
     #[inline]
     pub(crate) fn admit_into(self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission { breaker: Held::Shared(self), ticket: Admitted::of(ticket), seat, recorded: false })
+        Ok(Admission::new(Holding::Counted(self), Admitted::of(ticket), seat))
     }
 
     #[inline(always)]
@@ -98,7 +109,7 @@ impl CircuitBreaker {
         let inner = &*self.inner;
         let (generation, _) = inner.load();
         let ticket = Admitted::of(inner.ticket(generation, Kind::Observe, 0));
-        Admission { breaker: Held::Shared(self.clone()), ticket, seat: false, recorded: false }
+        Admission::new(Holding::Counted(self.clone()), ticket, false)
     }
 
     /// The state as it is, without applying a due open -> half-open move: for a check
@@ -208,6 +219,10 @@ impl Drop for Admission {
         if self.seat {
             self.breaker.inner.bulkhead.give_back();
         }
+        if self.counted {
+            // SAFETY: a counted reference, dropped once, here.
+            unsafe { ManuallyDrop::drop(&mut self.breaker) }
+        }
     }
 }
 
@@ -251,3 +266,62 @@ impl Admitted {
 
 /// The start of the 429 window and how many 429s arrived in it.
 pub(crate) type Throttle = (Instant, u32);
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::Config;
+    use crate::classify::Outcome;
+
+    use super::CircuitBreaker;
+
+    fn config() -> Config {
+        Config::builder().threshold(5).no_timeout().build().unwrap()
+    }
+
+    /// A breaker that lives as long as the program is held uncounted: admitting,
+    /// recording, cancelling and cloning through an admission leave its count as it
+    /// was, and the breaker still works after.
+    #[test]
+    fn a_static_breaker_is_held_without_counting() {
+        let breaker: &'static CircuitBreaker =
+            Box::leak(Box::new(CircuitBreaker::new("owned-static", config()).unwrap()));
+        let count = || Arc::strong_count(&breaker.inner);
+        assert_eq!(count(), 1);
+        let mut admission = breaker.admit_static().unwrap();
+        assert_eq!(count(), 1);
+        let cloned = admission.breaker().clone();
+        assert_eq!(count(), 2);
+        drop(cloned);
+        admission.settle(Outcome::Success);
+        drop(admission);
+        assert_eq!(count(), 1);
+        // Cancelled (dropped unrecorded): gives back its bulkhead place, counts nothing.
+        drop(breaker.admit_static().unwrap());
+        assert_eq!(count(), 1);
+        assert_eq!(breaker.snapshot().bulkhead.in_use, 0);
+        assert_eq!(breaker.snapshot().calls.successes, 1);
+    }
+
+    /// Any other breaker is held by a counted reference, given back with the admission
+    /// (recorded, cancelled, timed out or only observed).
+    #[test]
+    fn a_counted_breaker_is_given_back_with_its_admission() {
+        let breaker = CircuitBreaker::new("owned-counted", config()).unwrap();
+        let count = || Arc::strong_count(&breaker.inner);
+        let mut admission = breaker.clone().admit_into().unwrap();
+        assert_eq!(count(), 2);
+        admission.settle(Outcome::Failure);
+        drop(admission);
+        assert_eq!(count(), 1);
+        drop(breaker.clone().admit_into().unwrap());
+        assert_eq!(count(), 1);
+        breaker.clone().admit_into().unwrap().timed_out();
+        assert_eq!(count(), 1);
+        drop(breaker.observe_owned());
+        assert_eq!(count(), 1);
+        let calls = breaker.snapshot().calls;
+        assert_eq!((calls.failures, calls.timeouts, calls.successes), (1, 1, 0), "{calls:?}");
+    }
+}

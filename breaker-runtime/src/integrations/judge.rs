@@ -106,6 +106,22 @@ impl Judge {
         status: u16,
         headers: &http::HeaderMap,
     ) -> Outcome {
+        // The common answer first: every 2xx is a success, whatever the rules.
+        if (200..300).contains(&status) {
+            return Outcome::Success;
+        }
+        self.http_other(breaker, origin, status, headers)
+    }
+
+    /// [`http_response`](Judge::http_response) for a status other than 2xx.
+    #[inline(never)]
+    fn http_other(
+        &self,
+        breaker: &CircuitBreaker,
+        origin: &Origin,
+        status: u16,
+        headers: &http::HeaderMap,
+    ) -> Outcome {
         if (300..400).contains(&status) {
             if let Some(outcome) = origin.redirect_outcome(headers) {
                 return outcome;

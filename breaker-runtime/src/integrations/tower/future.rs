@@ -312,11 +312,11 @@ mod sizes {
         let answer = tower::service_fn(|_: http::Request<()>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(()))
         });
-        assert!(future_size(&answer) <= 112, "{} bytes", future_size(&answer));
+        assert!(future_size(&answer) <= 88, "{} bytes", future_size(&answer));
         // The admission carries no timeout (read when the call first waits) and no
         // slow-call threshold (read when the outcome is recorded).
         let admission = std::mem::size_of::<crate::breaker::Admission>();
-        assert!(admission <= 48, "{admission} bytes");
+        assert!(admission <= 40, "{admission} bytes");
         let bare = std::mem::size_of::<http::Response<()>>();
         assert!(std::mem::size_of::<http::Response<ResponseBody<()>>>() <= bare + 8);
         assert!(std::mem::size_of::<http::Response<GrpcBody<()>>>() <= bare + 80);

@@ -78,14 +78,15 @@ impl Shared {
     /// unprotected. By host, a request to an authority in `hosts` goes straight to its
     /// breaker, and one whose breaker is never evicted is added to them.
     #[inline(always)]
-    pub(crate) fn admit(
+    pub(crate) fn admit<B>(
         &self,
-        head: &RequestHead<'_>,
+        request: &http::Request<B>,
         hosts: &mut Hosts,
     ) -> Result<Option<Admission>, crate::Error> {
         if let Some(fixed) = &self.fixed {
             return admit(fixed, self.observe_only).map(Some);
         }
+        let head = &RequestHead::of(request);
         if !self.identify.by_host() {
             return self.admit_identified(head, None);
         }

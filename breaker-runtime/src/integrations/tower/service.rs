@@ -15,7 +15,6 @@ use crate::registry::OnDemandUse;
 
 use super::error::ServiceError;
 use super::future::{Call, ResponseFuture};
-use super::identify::RequestHead;
 use super::layer::{Shared, WhenOpen};
 use super::protocol::{Http, Protocol};
 
@@ -114,7 +113,7 @@ where
 
     #[inline(always)]
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let call = match self.shared.admit(&RequestHead::of(&request), &mut self.hosts) {
+        let call = match self.shared.admit(&request, &mut self.hosts) {
             Ok(Some(admission)) => Some(Call::new(admission, origin::<P, B>(&request), &self.shared)),
             Ok(None) => None,
             Err(error) => return ResponseFuture::refused(error, &self.shared),
