@@ -201,9 +201,14 @@ async fn a_refused_connection_and_a_dropped_one_are_failures() {
     }
     assert_eq!(snapshot("http-transport").window.failures, 1);
     let answer = send(&mut client, get_req(&format!("http://{dropped}/"))).await;
-    assert!(matches!(answer, Err(ServiceError::Inner(_))), "{answer:?}");
+    let Err(ServiceError::Inner(error)) = answer else {
+        panic!("expected a transport error, got {answer:?}")
+    };
     let s = snapshot("http-transport");
     assert_eq!((s.window.failures, s.state), (2, State::Open));
+    // The transition names the client's error that opened the circuit.
+    let last = s.recent_transitions.last().cloned().expect("a transition");
+    assert_eq!((last.to, last.last_error), (State::Open, Some(error.to_string())));
 }
 
 #[tokio::test]

@@ -215,7 +215,10 @@ async fn a_stream_error_that_opens_a_circuit_is_its_last_error() {
         drain(respond(service, &[Step::Data("a"), Step::Error]).await).await;
     }
     let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
-    assert_eq!((last.to, last.last_error.as_deref()), (State::Open, Some("the response stream failed")));
+    assert_eq!(
+        (last.to, last.last_error.as_deref()),
+        (State::Open, Some("the response stream failed: stream reset"))
+    );
 }
 
 #[tokio::test]

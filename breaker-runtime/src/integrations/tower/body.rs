@@ -2,6 +2,7 @@
 //! or the empty body of a response the layer made, and [`GrpcBody`], which reports a
 //! gRPC status arriving in the trailers.
 
+use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -132,7 +133,11 @@ impl<B> GrpcBody<B> {
     }
 }
 
-impl<B: Body> Body for GrpcBody<B> {
+impl<B> Body for GrpcBody<B>
+where
+    B: Body,
+    B::Error: fmt::Display,
+{
     type Data = B::Data;
     type Error = B::Error;
 
@@ -144,25 +149,28 @@ impl<B: Body> Body for GrpcBody<B> {
             KindProj::Plain { body } => body.poll_frame(cx),
             KindProj::Watched { body, admission, judge } => {
                 let polled = body.poll_frame(cx);
-                // Only once the status is known: a frame of data leaves the call open
-                // (taking the admission then would cancel the call).
-                let status = match &polled {
+                // Only once the status is known (or the stream failed): a frame of data
+                // leaves the call open (taking the admission then would cancel the call).
+                let end = match &polled {
                     Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|trailers| {
-                        trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes()))
+                        Ok(trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes())))
                     }),
                     // The end without trailers: no status.
-                    Poll::Ready(None) => Some(GRPC_UNKNOWN),
-                    Poll::Ready(Some(Err(_))) | Poll::Pending => None,
+                    Poll::Ready(None) => Some(Ok(GRPC_UNKNOWN)),
+                    // An error of the body: a stream cut by a reset.
+                    Poll::Ready(Some(Err(error))) => Some(Err(error)),
+                    Poll::Pending => None,
                 };
-                let cut = matches!(polled, Poll::Ready(Some(Err(_))));
-                if status.is_some() || cut {
+                if let Some(end) = end {
                     if let Some(mut admission) = admission.take() {
-                        match status {
-                            Some(code) => {
+                        match end {
+                            Ok(code) => {
                                 record(&mut admission, judge.grpc.code(code), &failing::GrpcStatus(code))
                             }
-                            // An error of the body: a stream cut by a reset.
-                            None => record(&mut admission, Outcome::Failure, &"the response stream failed"),
+                            Err(error) => {
+                                let failed = format_args!("the response stream failed: {error}");
+                                record(&mut admission, Outcome::Failure, &failed)
+                            }
                         }
                     }
                 }

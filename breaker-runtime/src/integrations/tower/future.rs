@@ -1,5 +1,6 @@
 //! [`ResponseFuture`]: one request through its breaker.
 
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -15,6 +16,7 @@ use crate::integrations::judge::{Judge, Origin};
 
 use super::error::ServiceError;
 use super::layer::{Shared, WhenOpen};
+use super::protocol::sealed::record;
 use super::protocol::{Http, Protocol};
 
 pin_project_lite::pin_project! {
@@ -118,7 +120,7 @@ where
 impl<S, B, R, P> Future for ResponseFuture<S, B, P>
 where
     S: Service<http::Request<B>, Response = http::Response<R>>,
-    S::Error: 'static,
+    S::Error: fmt::Display + 'static,
     P: Protocol,
 {
     type Output = Result<http::Response<P::Body<R>>, ServiceError<S::Error>>;
@@ -156,7 +158,7 @@ where
                     }
                     Poll::Ready(Err(error)) => {
                         if let Some(call) = call {
-                            call.admission.settle(Outcome::Failure);
+                            record(&mut call.admission, Outcome::Failure, &error);
                         }
                         stage.set(Stage::Done);
                         return Poll::Ready(Err(ServiceError::Inner(error)));
@@ -188,7 +190,7 @@ where
 
 /// The inner service answered: judged in place, when the call was admitted.
 #[inline(always)]
-fn answered<P: Protocol, R, E: 'static>(
+fn answered<P: Protocol, R, E: fmt::Display + 'static>(
     answer: Result<http::Response<R>, E>,
     call: &mut Option<Call>,
 ) -> Result<http::Response<P::Body<R>>, ServiceError<E>> {
@@ -200,7 +202,8 @@ fn answered<P: Protocol, R, E: 'static>(
                     Some(classify) => classify(&error),
                     None => Outcome::Failure,
                 };
-                call.admission.settle(outcome);
+                // A transition this failure triggers names the error.
+                record(&mut call.admission, outcome, &error);
             }
             Err(ServiceError::Inner(error))
         }

@@ -142,9 +142,10 @@ impl Shared {
 
 /// A tower [`Layer`] that puts every request through its service's breaker.
 ///
-/// For any `Service<http::Request<B>, Response = http::Response<R>>` whose error is
-/// an `std::error::Error`: hyper-util's client, a tonic `Channel`, an axum router, a
-/// `tower::service_fn`. The breakers are the registry's: a service declared by
+/// For any `Service<http::Request<B>, Response = http::Response<R>>` whose error
+/// implements `Display` (any `std::error::Error`, and tower's `BoxError`): hyper-util's
+/// client, a tonic `Channel`, an axum router, a `tower::service_fn`. An error that
+/// opens a circuit is its transition's last error, as its `Display` shows it. The breakers are the registry's: a service declared by
 /// `#[circuit_breaker]` or registered from code is shared with those; any other is
 /// created on demand ([`Registry::on_demand`](crate::registry::Registry::on_demand)),
 /// so configuration files and runtime control reach it by name. By host, each service

@@ -77,7 +77,7 @@ impl<S: Clone, P> Clone for CircuitBreakerService<S, P> {
 impl<S, B, R, P> Service<http::Request<B>> for CircuitBreakerService<S, P>
 where
     S: Service<http::Request<B>, Response = http::Response<R>> + Clone,
-    S::Error: 'static,
+    S::Error: fmt::Display + 'static,
     P: Protocol,
 {
     type Response = http::Response<P::Body<R>>;
