@@ -40,27 +40,22 @@ pub(crate) struct Admission {
 }
 
 impl Admission {
+    /// An admission of `ticket` holding `breaker` (`counted`: a reference of its own,
+    /// dropped with the admission).
     #[inline(always)]
-    fn new(breaker: Holding, ticket: Admitted, seat: bool) -> Admission {
-        let (breaker, counted) = match breaker {
-            // SAFETY: the copy shares the breaker's reference without counting it, and
-            // is never dropped (`counted` is false): it is what a `&'static` to the
-            // breaker is, as the original lives (and holds its count) for the rest of
-            // the program. A clone of it counts a new reference, as any clone does.
-            Holding::Static(breaker) => (
-                ManuallyDrop::new(CircuitBreaker { inner: unsafe { std::ptr::read(&breaker.inner) } }),
-                false,
-            ),
-            Holding::Counted(breaker) => (ManuallyDrop::new(breaker), true),
-        };
-        Admission { breaker, ticket, counted, seat, recorded: false }
+    fn new(breaker: ManuallyDrop<CircuitBreaker>, counted: bool, ticket: Ticket, seat: bool) -> Admission {
+        Admission { breaker, ticket: Admitted::of(ticket), counted, seat, recorded: false }
     }
 }
 
-/// How an admission is given its breaker.
-enum Holding {
-    Static(&'static CircuitBreaker),
-    Counted(CircuitBreaker),
+/// `breaker`'s reference, uncounted: never to be dropped.
+#[inline(always)]
+fn uncounted(breaker: &'static CircuitBreaker) -> ManuallyDrop<CircuitBreaker> {
+    // SAFETY: the copy shares the breaker's reference without counting it, and is never
+    // dropped: it is what a `&'static` to the breaker is, as the original lives (and
+    // holds its count) for the rest of the program. A clone of it counts a new
+    // reference, as any clone does.
+    ManuallyDrop::new(CircuitBreaker { inner: unsafe { std::ptr::read(&breaker.inner) } })
 }
 
 impl CircuitBreaker {
@@ -69,14 +64,14 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn admit_static(&'static self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission::new(Holding::Static(self), Admitted::of(ticket), seat))
+        Ok(Admission::new(uncounted(self), false, ticket, seat))
     }
 
     /// Admits a call through a breaker the caller owns (no clone), or says why not.
     #[inline]
     pub(crate) fn admit_into(self) -> Result<Admission, Error> {
         let (ticket, seat) = self.admit_parts()?;
-        Ok(Admission::new(Holding::Counted(self), Admitted::of(ticket), seat))
+        Ok(Admission::new(ManuallyDrop::new(self), true, ticket, seat))
     }
 
     #[inline(always)]
@@ -108,8 +103,8 @@ impl CircuitBreaker {
     pub(crate) fn observe_owned(&self) -> Admission {
         let inner = &*self.inner;
         let (generation, _) = inner.load();
-        let ticket = Admitted::of(inner.ticket(generation, Kind::Observe, 0));
-        Admission::new(Holding::Counted(self.clone()), ticket, false)
+        let ticket = inner.ticket(generation, Kind::Observe, 0);
+        Admission::new(ManuallyDrop::new(self.clone()), true, ticket, false)
     }
 
     /// The state as it is, without applying a due open -> half-open move: for a check

@@ -145,12 +145,14 @@ impl Shared {
 /// For any `Service<http::Request<B>, Response = http::Response<R>>` whose error
 /// implements `Display` (any `std::error::Error`, and tower's `BoxError`): hyper-util's
 /// client, a tonic `Channel`, an axum router, a `tower::service_fn`. An error that
-/// opens a circuit is its transition's last error, as its `Display` shows it. The breakers are the registry's: a service declared by
-/// `#[circuit_breaker]` or registered from code is shared with those; any other is
-/// created on demand ([`Registry::on_demand`](crate::registry::Registry::on_demand)),
-/// so configuration files and runtime control reach it by name. By host, each service
-/// remembers the breakers of the last four hosts it sent requests to, so that a
-/// request to one of them skips the host's parsing and the registry's lookup.
+/// opens a circuit is its transition's last error, as its `Display` shows it.
+///
+/// The breakers are the registry's: a service declared by `#[circuit_breaker]` or
+/// registered from code is shared with those; any other is created on demand
+/// ([`Registry::on_demand`](crate::registry::Registry::on_demand)), so configuration
+/// files and runtime control reach it by name. By host, each service remembers the
+/// breakers of the last four hosts it sent requests to, so that a request to one of
+/// them skips the host's parsing and the registry's lookup.
 ///
 /// ```
 /// use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
