@@ -4,7 +4,8 @@
 //! `tower::service_fn` that answers at once. Side by side in the same run: the bare
 //! service, a layer that only wraps the response (the floor of any layer that sees
 //! it), this crate's layer (a fixed service, the defaults, by host), and
-//! `tower-resilience-circuitbreaker`'s layer.
+//! `tower-resilience-circuitbreaker`'s layer; and, on tokio, a request whose inner future
+//! waits once, bare and through the layer without and with its timeout.
 //!
 //! Run with `cargo bench -p breaker-runtime --features tower --bench tower`.
 
@@ -44,6 +45,30 @@ fn failing()
     tower::service_fn(|_: http::Request<()>| async {
         Err::<http::Response<()>, _>(std::io::Error::other("down"))
     })
+}
+
+/// The inner future of a service that waits once (waking itself at once), as a
+/// client's does, then answers 200.
+struct AfterOneWait(bool);
+
+impl std::future::Future for AfterOneWait {
+    type Output = Result<http::Response<()>, Infallible>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        if std::mem::replace(&mut self.0, true) {
+            return std::task::Poll::Ready(Ok(http::Response::new(())));
+        }
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+fn waiting()
+-> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible, Future: Send> + Clone {
+    tower::service_fn(|_: http::Request<()>| AfterOneWait(false))
 }
 
 /// A body wrapper that does nothing (for the pass-through layer).
@@ -136,6 +161,24 @@ fn closed(c: &mut Criterion) {
     }
 }
 
+/// A request that waits once, on tokio (the breaker's timeout is tokio's timer, started
+/// when the request first waits).
+fn waits(c: &mut Criterion) {
+    let executor = Executor::Tokio;
+    let mut group = c.benchmark_group(format!("{}/layer-waits", executor.name()));
+    group.bench_function("bare", |b| b.iter_custom(|iters| per_call(executor, waiting(), iters)));
+    group.bench_function("breaker", |b| {
+        let layer = CircuitBreakerLayer::new().identify(Identify::service("bench-tower-closed"));
+        threshold_only("bench-tower-closed");
+        b.iter_custom(|iters| per_call(executor, layer.layer(waiting()), iters))
+    });
+    group.bench_function("breaker-defaults", |b| {
+        let layer = CircuitBreakerLayer::new().identify(Identify::service("bench-tower-defaults"));
+        b.iter_custom(|iters| per_call(executor, layer.layer(waiting()), iters))
+    });
+    group.finish();
+}
+
 fn open(c: &mut Criterion) {
     for executor in Executor::ALL {
         let mut group = c.benchmark_group(format!("{}/layer-open", executor.name()));
@@ -157,5 +200,5 @@ fn open(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, closed, open);
+criterion_group!(benches, closed, waits, open);
 criterion_main!(benches);

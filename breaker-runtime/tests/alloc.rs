@@ -405,6 +405,41 @@ mod tower_layer {
         assert_eq!(n, 0, "allocations in {CALLS} failed calls through the layer");
     }
 
+    /// An inner future that waits once, then answers 200 (as a client's does).
+    struct AnswerAfterOneWait(bool);
+
+    impl Future for AnswerAfterOneWait {
+        type Output = Result<http::Response<()>, Infallible>;
+
+        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(Ok(http::Response::new(())))
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_that_waits_with_the_layers_timeout_allocates_nothing() {
+        // The defaults: a 10 s timeout, on tokio's timer, started when the request
+        // first waits.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let _context = runtime.enter();
+        let inner = tower::service_fn(|_: http::Request<()>| AnswerAfterOneWait(false));
+        let mut service =
+            CircuitBreakerLayer::new().identify(Identify::service("alloc-layer-wait")).layer(inner);
+        let mut cx = Context::from_waker(Waker::noop());
+        let n = allocations_per_run(|| {
+            assert!(service.poll_ready(&mut cx).is_ready());
+            let response = after_one_wait(service.call(request()));
+            assert_eq!(response.unwrap().status(), 200);
+        });
+        assert_eq!(n, 0, "allocations in {CALLS} requests that waited with a timeout");
+        let snapshot = registry().get("alloc-layer-wait").unwrap().snapshot();
+        assert_eq!((snapshot.calls.successes, snapshot.calls.timeouts), ((WARM_UP + CALLS) as u64, 0));
+    }
+
     #[test]
     fn the_layers_open_rejection_allocates_nothing() {
         let mut service =

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use crate::breaker::{Admission, OwnedSleep};
+use crate::breaker::Admission;
 use crate::classify::Outcome;
 use crate::error::Error;
 use crate::integrations::judge::{Judge, Origin};
@@ -18,6 +18,7 @@ use super::error::ServiceError;
 use super::layer::{Shared, WhenOpen};
 use super::protocol::sealed::record;
 use super::protocol::{Http, Protocol};
+use super::timer::CallTimer;
 
 pin_project_lite::pin_project! {
     /// The future of [`CircuitBreakerService`](super::CircuitBreakerService): the inner
@@ -54,10 +55,9 @@ pin_project_lite::pin_project! {
 /// the sealed [`Protocol`]'s methods; not reachable from outside.
 pub struct Call {
     pub(super) admission: Admission,
-    // The breaker's call timeout, started when the call first waits (boxed: most
-    // futures through a client wait, and the timer is most of their size, so a future
-    // that answers at once stays small to move).
-    timer: Option<Pin<Box<Timer>>>,
+    // The breaker's call timeout, started when the call first waits (out of line, in
+    // a box the thread uses again: see `timer.rs`).
+    timer: Option<CallTimer>,
     pub(super) judge: &'static Judge,
     // Where the request went (HTTP), to tell a redirect loop.
     pub(super) origin: Origin,
@@ -76,18 +76,9 @@ impl Call {
     fn elapsed(&mut self, cx: &mut Context<'_>) -> bool {
         if self.timer.is_none() {
             let Some(limit) = self.admission.timeout() else { return false };
-            self.timer = Some(Box::pin(Timer { sleep: self.admission.timer(limit), limit }));
+            self.timer = Some(CallTimer::start(self.admission.timer(limit), limit));
         }
-        self.timer.as_mut().is_some_and(|timer| timer.as_mut().project().sleep.poll_elapsed(cx).is_ready())
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A call's timeout, running.
-    struct Timer {
-        #[pin]
-        sleep: OwnedSleep,
-        limit: std::time::Duration,
+        self.timer.as_mut().is_some_and(|timer| timer.poll_elapsed(cx))
     }
 }
 
@@ -216,7 +207,7 @@ fn timed_out<P: Protocol, R, E>(call: Option<Call>) -> Result<http::Response<P::
     let Call { admission, timer, .. } = call.expect("only an admitted call has a timer");
     let error = Error::Timeout {
         service: admission.breaker().service(),
-        timeout: timer.map(|timer| timer.limit).unwrap_or_default(),
+        timeout: timer.as_ref().map(CallTimer::limit).unwrap_or_default(),
     };
     admission.timed_out();
     if P::GRPC {

@@ -35,6 +35,7 @@ mod identify;
 mod layer;
 mod protocol;
 mod service;
+mod timer;
 
 pub use crate::integrations::judge::TooManyRequests;
 pub use body::{GrpcBody, ResponseBody};
