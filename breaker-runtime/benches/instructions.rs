@@ -78,7 +78,7 @@ fn run(scenario: &str, n: u64) {
             }
             #[cfg(feature = "tower")]
             tower_scenario @ ("tower-bare" | "tower-passthrough" | "tower-closed" | "tower-open"
-            | "tower-host" | "tower-on-demand") => {
+            | "tower-host" | "tower-on-demand" | "tower-waits-bare" | "tower-waits") => {
                 layer::run(tower_scenario, n).await;
             }
             other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open, tower-*"),
@@ -93,7 +93,8 @@ fn run(scenario: &str, n: u64) {
 
 /// The tower layer's scenarios (`--features tower`): a `tower::service_fn` that answers
 /// at once, bare, through a pass-through layer (the floor of any layer that sees the
-/// response), and through `CircuitBreakerLayer`, closed, open and by host.
+/// response), and through `CircuitBreakerLayer`, closed, open and by host; and one
+/// whose future waits once, bare and through the layer, closed.
 #[cfg(feature = "tower")]
 mod layer {
     use std::convert::Infallible;
@@ -115,6 +116,30 @@ mod layer {
     fn answer() -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone
     {
         tower::service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) })
+    }
+
+    /// The inner future of a service that waits once (waking itself at once), as a
+    /// client's does, then answers 200.
+    struct AfterOneWait(bool);
+
+    impl std::future::Future for AfterOneWait {
+        type Output = Result<http::Response<()>, Infallible>;
+
+        fn poll(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Self::Output> {
+            if std::mem::replace(&mut self.0, true) {
+                return std::task::Poll::Ready(Ok(http::Response::new(())));
+            }
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+
+    fn waiting() -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone
+    {
+        tower::service_fn(|_: http::Request<()>| AfterOneWait(false))
     }
 
     fn failing()
@@ -159,6 +184,13 @@ mod layer {
                     CircuitBreakerLayer::new().identify(Identify::service("instructions-tower-closed"));
                 drive(&mut layer.layer(answer()), n).await
             }
+            "tower-waits-bare" => drive(&mut waiting(), n).await,
+            "tower-waits" => {
+                threshold_only("instructions-tower-closed");
+                let layer =
+                    CircuitBreakerLayer::new().identify(Identify::service("instructions-tower-closed"));
+                drive(&mut layer.layer(waiting()), n).await
+            }
             "tower-host" => {
                 threshold_only("instructions-host.test");
                 drive(&mut CircuitBreakerLayer::new().layer(answer()), n).await
@@ -194,6 +226,8 @@ fn main() {
                 "tower-open",
                 "tower-host",
                 "tower-on-demand",
+                "tower-waits-bare",
+                "tower-waits",
             ] {
                 run(scenario, 1000);
             }
