@@ -96,6 +96,9 @@ fn run(scenario: &str, n: u64) {
 /// response), and through `CircuitBreakerLayer`, closed, open and by host; and one
 /// whose future waits once, bare and through the layer, closed.
 #[cfg(feature = "tower")]
+mod services;
+
+#[cfg(feature = "tower")]
 mod layer {
     use std::convert::Infallible;
     use std::hint::black_box;
@@ -103,6 +106,8 @@ mod layer {
     use breaker_runtime::integrations::tower::{CircuitBreakerLayer, Identify};
     use breaker_runtime::{ConfigLayer, Off, registry};
     use tower::{Layer, Service, ServiceExt};
+
+    use super::services::waiting;
 
     const DECLARED: &str = "http://instructions-host.test/quote";
     const ON_DEMAND: &str = "http://instructions-on-demand.test/quote";
@@ -116,30 +121,6 @@ mod layer {
     fn answer() -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone
     {
         tower::service_fn(|_: http::Request<()>| async { Ok::<_, Infallible>(http::Response::new(())) })
-    }
-
-    /// The inner future of a service that waits once (waking itself at once), as a
-    /// client's does, then answers 200.
-    struct AfterOneWait(bool);
-
-    impl std::future::Future for AfterOneWait {
-        type Output = Result<http::Response<()>, Infallible>;
-
-        fn poll(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Self::Output> {
-            if std::mem::replace(&mut self.0, true) {
-                return std::task::Poll::Ready(Ok(http::Response::new(())));
-            }
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        }
-    }
-
-    fn waiting() -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible> + Clone
-    {
-        tower::service_fn(|_: http::Request<()>| AfterOneWait(false))
     }
 
     fn failing()

@@ -20,6 +20,8 @@ use tower::{Layer, Service, ServiceExt};
 
 mod executor;
 use executor::Executor;
+mod services;
+use services::waiting;
 
 const DECLARED: &str = "http://bench-tower-host.test/quote";
 /// A host nothing declares: its breaker is created on demand.
@@ -45,30 +47,6 @@ fn failing()
     tower::service_fn(|_: http::Request<()>| async {
         Err::<http::Response<()>, _>(std::io::Error::other("down"))
     })
-}
-
-/// The inner future of a service that waits once (waking itself at once), as a
-/// client's does, then answers 200.
-struct AfterOneWait(bool);
-
-impl std::future::Future for AfterOneWait {
-    type Output = Result<http::Response<()>, Infallible>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        if std::mem::replace(&mut self.0, true) {
-            return std::task::Poll::Ready(Ok(http::Response::new(())));
-        }
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    }
-}
-
-fn waiting()
--> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible, Future: Send> + Clone {
-    tower::service_fn(|_: http::Request<()>| AfterOneWait(false))
 }
 
 /// A body wrapper that does nothing (for the pass-through layer).
