@@ -272,15 +272,21 @@ fn two_step_probe_allocates_nothing() {
     assert_eq!(breaker.state(), State::HalfOpen);
 }
 
-/// Pending on its first poll, ready on its second: a call that has to wait.
-struct WaitOnce(bool);
+/// Pending on its first poll, ready on its second with what its function gives: a call
+/// that has to wait.
+struct WaitOnce<T>(bool, fn() -> T);
 
-impl Future for WaitOnce {
-    type Output = Result<u32, Error>;
+impl<T> Future for WaitOnce<T> {
+    type Output = T;
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<u32, Error>> {
-        if std::mem::replace(&mut self.0, true) { Poll::Ready(Ok(1)) } else { Poll::Pending }
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<T> {
+        if std::mem::replace(&mut self.0, true) { Poll::Ready((self.1)()) } else { Poll::Pending }
     }
+}
+
+/// What a protected call that waits once returns.
+fn one() -> Result<u32, Error> {
+    Ok(1)
 }
 
 /// Polls `future` until it completes; it must take exactly two polls.
@@ -299,7 +305,7 @@ fn a_call_that_waits_with_a_timeout_on_the_manual_clock_allocates_nothing() {
     let config = Config::builder().timeout(Duration::from_secs(1)).build().unwrap();
     let (breaker, clock) = manual("alloc-wait-manual", config);
     let n = allocations_per_run(|| {
-        let result = after_one_wait(breaker.call(WaitOnce(false)));
+        let result = after_one_wait(breaker.call(WaitOnce(false, one)));
         assert!(matches!(result, Ok(1)));
     });
     assert_eq!(n, 0, "allocations in {CALLS} calls that waited with a timeout");
@@ -313,7 +319,7 @@ fn a_call_that_waits_with_a_timeout_on_tokios_timer_allocates_nothing() {
     let config = Config::builder().timeout(Duration::from_secs(1)).build().unwrap();
     let breaker = CircuitBreaker::new("alloc-wait-tokio", config).unwrap();
     let n = allocations_per_run(|| {
-        let result = after_one_wait(breaker.call(WaitOnce(false)));
+        let result = after_one_wait(breaker.call(WaitOnce(false, one)));
         assert!(matches!(result, Ok(1)));
     });
     assert_eq!(n, 0, "allocations in {CALLS} calls that waited with tokio's timer");
@@ -332,9 +338,9 @@ fn a_call_that_waits_in_the_bulkhead_queue_allocates_nothing() {
     let mut cx = Context::from_waker(Waker::noop());
     let n = allocations_per_run(|| {
         // One call holds the only place; the next waits in the queue for it.
-        let mut holder = pin!(breaker.call(WaitOnce(false)));
+        let mut holder = pin!(breaker.call(WaitOnce(false, one)));
         assert!(holder.as_mut().poll(&mut cx).is_pending());
-        let mut queued = pin!(breaker.call(WaitOnce(false)));
+        let mut queued = pin!(breaker.call(WaitOnce(false, one)));
         assert!(queued.as_mut().poll(&mut cx).is_pending());
         assert_eq!(breaker.snapshot().bulkhead.queued, 1);
         assert!(matches!(holder.as_mut().poll(&mut cx), Poll::Ready(Ok(1))));
@@ -405,19 +411,9 @@ mod tower_layer {
         assert_eq!(n, 0, "allocations in {CALLS} failed calls through the layer");
     }
 
-    /// An inner future that waits once, then answers 200 (as a client's does).
-    struct AnswerAfterOneWait(bool);
-
-    impl Future for AnswerAfterOneWait {
-        type Output = Result<http::Response<()>, Infallible>;
-
-        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
-            if std::mem::replace(&mut self.0, true) {
-                Poll::Ready(Ok(http::Response::new(())))
-            } else {
-                Poll::Pending
-            }
-        }
+    /// What an inner service answers after waiting once (as a client's does).
+    fn ok() -> Result<http::Response<()>, Infallible> {
+        Ok(http::Response::new(()))
     }
 
     #[test]
@@ -426,7 +422,7 @@ mod tower_layer {
         // first waits.
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let _context = runtime.enter();
-        let inner = tower::service_fn(|_: http::Request<()>| AnswerAfterOneWait(false));
+        let inner = tower::service_fn(|_: http::Request<()>| WaitOnce(false, ok));
         let mut service =
             CircuitBreakerLayer::new().identify(Identify::service("alloc-layer-wait")).layer(inner);
         let mut cx = Context::from_waker(Waker::noop());

@@ -6,9 +6,8 @@
 //! in-place timer made such a request slower by about a fifth). The timer is started,
 //! and its box taken, only when a request first waits; once the request ends, its
 //! timer is dropped in place and the emptied box kept by the thread, up to [`SPARES`]
-//! of them. In steady
-//! traffic a waiting request takes a box on the thread it starts on and gives one back
-//! on the thread it ends on, without asking the allocator.
+//! of them. In steady traffic a waiting request takes a box on the thread it starts on
+//! and gives one back on the thread it ends on, without asking the allocator.
 
 use std::cell::RefCell;
 use std::mem::ManuallyDrop;
