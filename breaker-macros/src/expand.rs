@@ -122,14 +122,17 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
         None => quote!(#private::DefaultClassifier),
     };
 
-    // Failures are shown by their `Display` in the transition they trigger, when the
-    // error type has it (picked at the return type, like the classifier).
+    // Failures are shown in the transition they trigger: with their sources when the
+    // error type is an `Error` (or a boxed `dyn Error`), else by their `Display` when it
+    // has it (picked at the return type, like the classifier).
     let classifier = if writable {
         quote! {
             #private::describing(#classifier, {
                 #[allow(unused_imports)]
-                use #private::autoref::{PickDisplay as _, PickNoDisplay as _};
-                (&&#private::autoref::Probe::<#ty_at_return>::NEW).describer()
+                use #private::autoref::{
+                    PickBoxedError as _, PickDisplay as _, PickErrorChain as _, PickNoDisplay as _,
+                };
+                (&&&&#private::autoref::Probe::<#ty_at_return>::NEW).describer()
             })
         }
     } else {

@@ -518,15 +518,16 @@ impl<T, E, F> Classify<T, E> for Classifier<F, E> {
 }
 
 /// The attribute's classifier with a way to show the error of a failure (for the
-/// transition it triggers): by `Display` when the error type has it, picked by
+/// transition it triggers): with its sources when the error type implements `Error`
+/// (or is a boxed `dyn Error`), else by `Display` when it has it, picked by
 /// [`autoref`] at the return type.
 pub struct Describing<C, D> {
     classify: C,
     describe: D,
 }
 
-/// Wraps `classify` with `describe` ([`autoref::PickDisplay`] or
-/// [`autoref::PickNoDisplay`]).
+/// Wraps `classify` with `describe` ([`autoref::PickBoxedError`],
+/// [`autoref::PickErrorChain`], [`autoref::PickDisplay`] or [`autoref::PickNoDisplay`]).
 #[inline(always)]
 pub fn describing<C, D>(classify: C, describe: D) -> Describing<C, D> {
     Describing { classify, describe }
@@ -539,15 +540,38 @@ impl<T, E, C: Classify<T, E>, D: Describe<E>> Classify<T, E> for Describing<C, D
     }
 
     #[inline(always)]
-    fn __display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
+    fn __display<'e>(&self, error: &'e E) -> Option<Shown<'e>> {
         self.describe.display(error)
     }
 }
 
+pub use crate::breaker::failing::Shown;
+
 /// How an error is shown, if it can be.
 pub trait Describe<E> {
-    /// `error` as `Display`, if it has it.
-    fn display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display>;
+    /// `error` as the transition it triggers shows it, if it can be shown.
+    fn display<'e>(&self, error: &'e E) -> Option<Shown<'e>>;
+}
+
+/// Shows an error by its `Display` and its sources.
+pub struct ByErrorChain;
+
+impl<E: std::error::Error> Describe<E> for ByErrorChain {
+    #[inline(always)]
+    fn display<'e>(&self, error: &'e E) -> Option<Shown<'e>> {
+        Some(Shown::Error(error))
+    }
+}
+
+/// Shows a boxed `dyn Error` (which is not itself an `Error`) by its `Display` and its
+/// sources.
+pub struct ByBoxedError;
+
+impl Describe<Box<dyn std::error::Error + Send + Sync>> for ByBoxedError {
+    #[inline(always)]
+    fn display<'e>(&self, error: &'e Box<dyn std::error::Error + Send + Sync>) -> Option<Shown<'e>> {
+        Some(Shown::Error(&**error))
+    }
 }
 
 /// Shows an error by its `Display`.
@@ -555,8 +579,8 @@ pub struct ByDisplay;
 
 impl<E: std::fmt::Display> Describe<E> for ByDisplay {
     #[inline(always)]
-    fn display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
-        Some(error)
+    fn display<'e>(&self, error: &'e E) -> Option<Shown<'e>> {
+        Some(Shown::Display(error))
     }
 }
 
@@ -565,7 +589,7 @@ pub struct NoDisplay;
 
 impl<E> Describe<E> for NoDisplay {
     #[inline(always)]
-    fn display<'e>(&self, _: &'e E) -> Option<&'e dyn std::fmt::Display> {
+    fn display<'e>(&self, _: &'e E) -> Option<Shown<'e>> {
         None
     }
 }
@@ -573,7 +597,7 @@ impl<E> Describe<E> for NoDisplay {
 /// The attribute's default classifier, picked by the function's types (autoref
 /// specialisation): `(&&&&Probe::<R>::NEW).classifier()` finds the first of these that
 /// applies, in this order, and `DefaultClassifier` when none does.
-/// The describer is picked the same way: `(&&Probe::<R>::NEW).describer()`.
+/// The describer is picked the same way: `(&&&&Probe::<R>::NEW).describer()`.
 pub mod autoref {
     use std::marker::PhantomData;
 
@@ -628,6 +652,25 @@ pub mod autoref {
         }
     }
     impl<R> PickDefault for Probe<R> {}
+
+    /// The error type is a boxed `dyn Error` (tower's `BoxError`): failures are shown
+    /// with their sources.
+    pub trait PickBoxedError {
+        /// The describer.
+        fn describer(&self) -> super::ByBoxedError {
+            super::ByBoxedError
+        }
+    }
+    impl<R> PickBoxedError for &&&Probe<R> where R: ResultType<Err = Box<dyn std::error::Error + Send + Sync>> {}
+
+    /// The error type implements `Error`: failures are shown with their sources.
+    pub trait PickErrorChain {
+        /// The describer.
+        fn describer(&self) -> super::ByErrorChain {
+            super::ByErrorChain
+        }
+    }
+    impl<R: ResultType> PickErrorChain for &&Probe<R> where R::Err: std::error::Error {}
 
     /// The error type has `Display`: failures are shown by it.
     pub trait PickDisplay {

@@ -123,3 +123,54 @@ async fn a_timeout_that_opens_a_circuit_is_named() {
     let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
     assert_eq!(last.last_error.as_deref(), Some("the call took longer than its timeout of 50ms"));
 }
+
+/// An error whose `Display` leaves out its source, as most client errors do.
+#[derive(Debug)]
+struct Upstream(std::io::Error);
+
+impl std::fmt::Display for Upstream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the upstream call failed")
+    }
+}
+
+impl std::error::Error for Upstream {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<breaker_runtime::Error> for Upstream {
+    fn from(error: breaker_runtime::Error) -> Upstream {
+        Upstream(std::io::Error::other(error))
+    }
+}
+
+fn upstream_refused() -> Upstream {
+    Upstream(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"))
+}
+
+#[breaker_runtime::circuit_breaker(service = "logs-error-sources", threshold = 1)]
+async fn upstream() -> Result<u32, Upstream> {
+    Err(upstream_refused())
+}
+
+#[breaker_runtime::circuit_breaker(service = "logs-boxed-error-sources", threshold = 1)]
+async fn boxed() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    Err(Box::new(upstream_refused()))
+}
+
+#[test]
+fn the_error_that_opens_a_circuit_is_named_with_its_sources() {
+    let _ = futures::executor::block_on(upstream());
+    let _ = futures::executor::block_on(boxed());
+    for service in ["logs-error-sources", "logs-boxed-error-sources"] {
+        let breaker = breaker_runtime::registry().get(service).unwrap();
+        let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+        assert_eq!(
+            (last.to, last.last_error.as_deref()),
+            (breaker_runtime::State::Open, Some("the upstream call failed: connection refused")),
+            "{service}"
+        );
+    }
+}

@@ -212,6 +212,32 @@ async fn a_refused_connection_and_a_dropped_one_are_failures() {
 }
 
 #[tokio::test]
+async fn a_boxed_inner_error_that_opens_a_circuit_is_named_with_its_sources() {
+    let refusing = refusing().await;
+    let service = "http-error-sources";
+    let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
+    registry().set_override(service, threshold(1)).unwrap();
+    // `tower::timeout` boxes the client's error (tower's `BoxError`), whose sources
+    // the layer can reach.
+    let inner = tower::timeout::Timeout::new(
+        Client::builder(TokioExecutor::new()).build_http(),
+        Duration::from_secs(5),
+    );
+    let mut client = layer.layer(inner);
+    let request: http::Request<Full<Bytes>> = get_req(&format!("http://{}/", refusing.addr));
+    let answer = tokio::time::timeout(Duration::from_secs(5), client.ready().await.unwrap().call(request))
+        .await
+        .unwrap();
+    let Err(ServiceError::Inner(error)) = answer else { panic!("expected a connect error, got {answer:?}") };
+    let s = snapshot(service);
+    assert_eq!(s.state, State::Open);
+    let last = s.recent_transitions.last().cloned().expect("a transition").last_error.expect("a last error");
+    // hyper-util's text (`client error (Connect)`), then the reason under it.
+    assert!(last.starts_with(&format!("{error}: ")), "{last}");
+    assert!(last.to_ascii_lowercase().contains("connection refused"), "{last}");
+}
+
+#[tokio::test]
 async fn the_circuit_half_opens_and_closes() {
     let server = server().await;
     let config = ConfigLayer { success_threshold: Some(2), half_open_max_calls: Some(2), ..threshold(1) };

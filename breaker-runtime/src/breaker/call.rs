@@ -588,7 +588,7 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     if outcome == Outcome::Failure {
         if let Err(error) = &result {
             if let Some(shown) = classify.__display(error) {
-                complete_failure(inner, ticket, shown);
+                complete_failure(inner, ticket, &shown);
                 return finish.answered(result, outcome);
             }
         }

@@ -41,6 +41,70 @@ pub(crate) fn describe() -> Option<String> {
     Some(unsafe { (*pointer).to_string() })
 }
 
+/// How many sources of an error its text follows, at most.
+const SOURCES: usize = 16;
+
+/// A failure's error as a transition shows it: by its `Display`, or, for an error
+/// whose sources can be reached, by its `Display` and then each source's, separated by
+/// `": "` (`client error (Connect): tcp connect error: Connection refused (os error
+/// 111)`), as `anyhow` shows a chain with `{:#}`. A source whose text is already in the
+/// text so far (an error that shows its source itself) is left out.
+#[derive(Clone, Copy)]
+pub enum Shown<'e> {
+    /// By `Display` alone.
+    Display(&'e dyn fmt::Display),
+    /// With its sources.
+    Error(&'e (dyn std::error::Error + 'e)),
+}
+
+impl<'e> Shown<'e> {
+    /// `error`, with its sources when it is of a type known to have them: a boxed
+    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, and behind the `reqwest`
+    /// feature reqwest's and reqwest-middleware's errors. Any other type
+    /// by its `Display` (the tower layer sees its inner service's error as `Display`
+    /// only, as tower-http's classifiers do).
+    pub(crate) fn of<E: fmt::Display + 'static>(error: &'e E) -> Shown<'e> {
+        let any: &dyn std::any::Any = error;
+        if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
+            return Shown::Error(&**boxed);
+        }
+        if let Some(io) = any.downcast_ref::<std::io::Error>() {
+            return Shown::Error(io);
+        }
+        #[cfg(feature = "reqwest")]
+        {
+            if let Some(error) = any.downcast_ref::<reqwest::Error>() {
+                return Shown::Error(error);
+            }
+            if let Some(error) = any.downcast_ref::<reqwest_middleware::Error>() {
+                return Shown::Error(error);
+            }
+        }
+        Shown::Display(error)
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = match self {
+            Shown::Display(shown) => return shown.fmt(f),
+            Shown::Error(error) => error,
+        };
+        let mut text = error.to_string();
+        let mut source = error.source();
+        for _ in 0..SOURCES {
+            let Some(cause) = source else { break };
+            let said = cause.to_string();
+            if !said.is_empty() && !text.contains(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
+            source = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
+
 /// The failure of a call cut by its timeout, as the last error.
 pub(crate) struct TimedOut(pub(crate) std::time::Duration);
 
@@ -78,6 +142,53 @@ impl fmt::Display for GrpcStatus {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    /// An error with a source, showing only itself.
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("client error (Connect)")
+        }
+    }
+
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// An error that shows its source itself.
+    #[derive(Debug)]
+    struct Saying(Outer);
+
+    impl fmt::Display for Saying {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "request failed: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Saying {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    fn refused() -> Outer {
+        Outer(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused"))
+    }
+
+    #[test]
+    fn an_error_is_shown_with_its_sources_once_each() {
+        let shown = |error: &dyn std::error::Error| Shown::Error(error).to_string();
+        assert_eq!(shown(&refused()), "client error (Connect): connection refused");
+        assert_eq!(shown(&Saying(refused())), "request failed: client error (Connect): connection refused");
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(refused());
+        assert_eq!(Shown::of(&boxed).to_string(), "client error (Connect): connection refused");
+        // A type not known to have sources: its `Display`.
+        assert_eq!(Shown::of(&"plain").to_string(), "plain");
+    }
 
     #[test]
     fn the_error_is_described_only_while_it_is_recorded_and_nesting_restores() {

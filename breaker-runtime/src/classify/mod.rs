@@ -50,9 +50,9 @@ pub trait Classify<T, E> {
 
     /// The error of a failure as text for the transition it triggers, if this
     /// classifier can show it (the attribute's can, for an error type that implements
-    /// `Display`).
+    /// `Display`, with its sources when it implements `Error`).
     #[doc(hidden)]
-    fn __display<'e>(&self, error: &'e E) -> Option<&'e dyn std::fmt::Display> {
+    fn __display<'e>(&self, error: &'e E) -> Option<crate::__private::Shown<'e>> {
         let _ = error;
         None
     }

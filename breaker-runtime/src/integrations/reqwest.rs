@@ -222,7 +222,8 @@ impl CircuitBreakerMiddleware {
                 let status = failing::HttpStatus(response.status().as_u16());
                 failing::during(&status, || admission.settle(outcome));
             }
-            Err(error) => failing::during(error, || admission.settle(outcome)),
+            // With its sources: reqwest's own text leaves out the reason under it.
+            Err(error) => failing::during(&failing::Shown::Error(error), || admission.settle(outcome)),
             Ok(_) => admission.settle(outcome),
         }
         answer

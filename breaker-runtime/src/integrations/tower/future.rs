@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use tower_service::Service;
 
 use crate::breaker::Admission;
+use crate::breaker::failing::Shown;
 use crate::classify::Outcome;
 use crate::error::Error;
 use crate::integrations::judge::{Judge, Origin};
@@ -149,7 +150,7 @@ where
                     }
                     Poll::Ready(Err(error)) => {
                         if let Some(call) = call {
-                            record(&mut call.admission, Outcome::Failure, &error);
+                            record(&mut call.admission, Outcome::Failure, &Shown::of(&error));
                         }
                         stage.set(Stage::Done);
                         return Poll::Ready(Err(ServiceError::Inner(error)));
@@ -193,8 +194,9 @@ fn answered<P: Protocol, R, E: fmt::Display + 'static>(
                     Some(classify) => classify(&error),
                     None => Outcome::Failure,
                 };
-                // A transition this failure triggers names the error.
-                record(&mut call.admission, outcome, &error);
+                // A transition this failure triggers names the error (with its
+                // sources, for the types whose sources can be reached).
+                record(&mut call.admission, outcome, &Shown::of(&error));
             }
             Err(ServiceError::Inner(error))
         }
