@@ -77,8 +77,9 @@ fn run(scenario: &str, n: u64) {
                 }
             }
             #[cfg(feature = "tower")]
-            tower_scenario @ ("tower-bare" | "tower-passthrough" | "tower-closed" | "tower-open"
-            | "tower-host" | "tower-on-demand" | "tower-waits-bare" | "tower-waits") => {
+            tower_scenario @ ("tower-bare" | "tower-passthrough" | "tower-permit-floor" | "tower-closed"
+            | "tower-open" | "tower-host" | "tower-on-demand" | "tower-waits-bare"
+            | "tower-waits") => {
                 layer::run(tower_scenario, n).await;
             }
             other => panic!("unknown scenario {other}: bare, closed, defaults, attribute, open, tower-*"),
@@ -93,8 +94,9 @@ fn run(scenario: &str, n: u64) {
 
 /// The tower layer's scenarios (`--features tower`): a `tower::service_fn` that answers
 /// at once, bare, through a pass-through layer (the floor of any layer that sees the
-/// response), and through `CircuitBreakerLayer`, closed, open and by host; and one
-/// whose future waits once, bare and through the layer, closed.
+/// response), through the least a layer around the breaker can do (its permit), and
+/// through `CircuitBreakerLayer`, closed, open and by host; and one whose future waits
+/// once, bare and through the layer, closed.
 #[cfg(feature = "tower")]
 mod services;
 
@@ -107,7 +109,7 @@ mod layer {
     use breaker_runtime::{ConfigLayer, Off, registry};
     use tower::{Layer, Service, ServiceExt};
 
-    use super::services::waiting;
+    use super::services::{PermitLayer, waiting};
 
     const DECLARED: &str = "http://instructions-host.test/quote";
     const ON_DEMAND: &str = "http://instructions-on-demand.test/quote";
@@ -159,6 +161,7 @@ mod layer {
                 let layer = tower::util::MapResponseLayer::new(|r: http::Response<()>| r.map(Passthrough));
                 drive(&mut layer.layer(answer()), n).await
             }
+            "tower-permit-floor" => drive(&mut PermitLayer::new(answer()), n).await,
             "tower-closed" => {
                 threshold_only("instructions-tower-closed");
                 let layer =
@@ -203,6 +206,7 @@ fn main() {
             for scenario in [
                 "tower-bare",
                 "tower-passthrough",
+                "tower-permit-floor",
                 "tower-closed",
                 "tower-open",
                 "tower-host",

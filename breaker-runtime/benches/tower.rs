@@ -3,7 +3,8 @@
 //! `futures::executor::block_on` and by a tokio current-thread runtime, around a
 //! `tower::service_fn` that answers at once. Side by side in the same run: the bare
 //! service, a layer that only wraps the response (the floor of any layer that sees
-//! it), this crate's layer (a fixed service, the defaults, by host), and
+//! it), the least a layer around this crate's breaker can do (`services::PermitLayer`),
+//! this crate's layer (a fixed service, the defaults, by host), and
 //! `tower-resilience-circuitbreaker`'s layer; and, on tokio, a request whose inner future
 //! waits once, bare and through the layer without and with its timeout.
 //!
@@ -21,7 +22,7 @@ use tower::{Layer, Service, ServiceExt};
 mod executor;
 use executor::Executor;
 mod services;
-use services::waiting;
+use services::{PermitLayer, waiting};
 
 const DECLARED: &str = "http://bench-tower-host.test/quote";
 /// A host nothing declares: its breaker is created on demand.
@@ -110,6 +111,11 @@ fn closed(c: &mut Criterion) {
             // response in a body type of its own and does nothing else.
             let layer = tower::util::MapResponseLayer::new(|r: http::Response<()>| r.map(Passthrough));
             b.iter_custom(|iters| per_call(executor, layer.layer(answer()), iters))
+        });
+        group.bench_function("permit-floor", |b| {
+            // The floor of any layer around this breaker: the core's permit taken and
+            // recorded by status, nothing else (see `services::PermitLayer`).
+            b.iter_custom(|iters| per_call(executor, PermitLayer::new(answer()), iters))
         });
         group.bench_function("breaker", |b| {
             let layer = CircuitBreakerLayer::new().identify(Identify::service("bench-tower-closed"));

@@ -1,11 +1,12 @@
 //! Inner services the tower benchmarks (`tower.rs`, `instructions.rs`) put the layer
-//! around.
+//! around, and the floor its rows are read against.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use breaker_runtime::{CircuitBreaker, Config, Outcome, Permit};
 use tower::Service;
 
 /// The inner future of a service that waits once (waking itself at once), as a
@@ -28,4 +29,82 @@ impl Future for AfterOneWait {
 pub fn waiting()
 -> impl Service<http::Request<()>, Response = http::Response<()>, Error = Infallible, Future: Send> + Clone {
     tower::service_fn(|_: http::Request<()>| AfterOneWait(false))
+}
+
+/// The least a layer around the breaker can do, as the floor the layer's rows are read
+/// against: the core's [`Permit`] taken in `call` (no identification, no timeout, no
+/// bulkhead), the inner future polled in a future of its own, the response judged
+/// 5xx or not and wrapped in a body type of its own (as the layer's is). Nothing else
+/// of the layer: no refusal, no readiness gate, no redirect rule.
+pub struct PermitLayer<S> {
+    inner: S,
+    breaker: &'static CircuitBreaker,
+}
+
+impl<S> PermitLayer<S> {
+    /// `inner` through a breaker of its own, with a threshold of 5 and nothing else.
+    pub fn new(inner: S) -> PermitLayer<S> {
+        let config = Config::builder().threshold(5).no_timeout().no_bulkhead().build().unwrap();
+        let breaker = Box::leak(Box::new(CircuitBreaker::new("bench-permit-floor", config).unwrap()));
+        PermitLayer { inner, breaker }
+    }
+}
+
+/// [`PermitLayer`]'s body: the inner one, or (never made here) one of its own.
+pub enum FloorBody<B> {
+    Inner(B),
+    // As the layer's refusals are (never made here).
+    #[allow(dead_code)]
+    Own,
+}
+
+pin_project_lite::pin_project! {
+    /// [`PermitLayer`]'s future.
+    pub struct PermitFuture<F> {
+        #[pin]
+        future: F,
+        permit: Option<Permit<'static>>,
+    }
+}
+
+impl<S, B, R> Service<http::Request<B>> for PermitLayer<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<R>>,
+{
+    type Response = http::Response<FloorBody<R>>;
+    type Error = S::Error;
+    type Future = PermitFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let permit = self.breaker.try_acquire().expect("the floor's breaker stays closed");
+        PermitFuture { future: self.inner.call(request), permit: Some(permit) }
+    }
+}
+
+impl<F, R, E> Future for PermitFuture<F>
+where
+    F: Future<Output = Result<http::Response<R>, E>>,
+{
+    type Output = Result<http::Response<FloorBody<R>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let answer = std::task::ready!(this.future.poll(cx));
+        let permit = this.permit.take().expect("polled after it answered");
+        match answer {
+            Ok(response) => {
+                let failed = response.status().is_server_error();
+                permit.record(if failed { Outcome::Failure } else { Outcome::Success });
+                Poll::Ready(Ok(response.map(FloorBody::Inner)))
+            }
+            Err(error) => {
+                permit.failure();
+                Poll::Ready(Err(error))
+            }
+        }
+    }
 }
