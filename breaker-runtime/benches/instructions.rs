@@ -77,8 +77,15 @@ fn run(scenario: &str, n: u64) {
                 }
             }
             #[cfg(feature = "tower")]
-            tower_scenario @ ("tower-bare" | "tower-passthrough" | "tower-permit-floor" | "tower-closed"
-            | "tower-open" | "tower-host" | "tower-on-demand" | "tower-waits-bare"
+            tower_scenario @ ("tower-bare"
+            | "tower-passthrough"
+            | "tower-permit-floor"
+            | "tower-permit-floor-open"
+            | "tower-closed"
+            | "tower-open"
+            | "tower-host"
+            | "tower-on-demand"
+            | "tower-waits-bare"
             | "tower-waits") => {
                 layer::run(tower_scenario, n).await;
             }
@@ -162,6 +169,12 @@ mod layer {
                 drive(&mut layer.layer(answer()), n).await
             }
             "tower-permit-floor" => drive(&mut PermitLayer::new(answer()), n).await,
+            "tower-permit-floor-open" => {
+                let mut tripped = PermitLayer::new(failing());
+                drive(&mut tripped, 10).await;
+                assert!(tripped.is_open());
+                drive(&mut tripped, n).await
+            }
             "tower-closed" => {
                 threshold_only("instructions-tower-closed");
                 let layer =
@@ -207,6 +220,7 @@ fn main() {
                 "tower-bare",
                 "tower-passthrough",
                 "tower-permit-floor",
+                "tower-permit-floor-open",
                 "tower-closed",
                 "tower-open",
                 "tower-host",

@@ -175,6 +175,12 @@ fn open(c: &mut Criterion) {
             assert_eq!(registry().get(service).unwrap().state(), breaker_runtime::State::Open);
             b.iter_custom(|iters| per_call(executor, &mut tripped, iters))
         });
+        group.bench_function("permit-floor", |b| {
+            let mut tripped = PermitLayer::new(failing());
+            per_call(executor, &mut tripped, 10);
+            assert!(tripped.is_open());
+            b.iter_custom(|iters| per_call(executor, &mut tripped, iters))
+        });
         group.bench_function("tower-resilience", |b| {
             let mut tripped = peer_layer!().layer(failing());
             per_call(executor, &mut tripped, 10);

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use breaker_runtime::integrations::tower::ServiceError;
 use breaker_runtime::{CircuitBreaker, Config, Outcome, Permit};
 use tower::Service;
 
@@ -34,8 +35,10 @@ pub fn waiting()
 /// The least a layer around the breaker can do, as the floor the layer's rows are read
 /// against: the core's [`Permit`] taken in `call` (no identification, no timeout, no
 /// bulkhead), the inner future polled in a future of its own, the response judged
-/// 5xx or not and wrapped in a body type of its own (as the layer's is). Nothing else
-/// of the layer: no refusal, no readiness gate, no redirect rule.
+/// 5xx or not and wrapped in a body type of its own (as the layer's is), an error of
+/// the inner service a failure; an open circuit answered with the breaker's error
+/// without calling the inner service. Nothing else of the layer: no readiness gate, no
+/// refusal as a response, no redirect or 429 rule, no last error.
 pub struct PermitLayer<S> {
     inner: S,
     breaker: &'static CircuitBreaker,
@@ -44,9 +47,20 @@ pub struct PermitLayer<S> {
 impl<S> PermitLayer<S> {
     /// `inner` through a breaker of its own, with a threshold of 5 and nothing else.
     pub fn new(inner: S) -> PermitLayer<S> {
-        let config = Config::builder().threshold(5).no_timeout().no_bulkhead().build().unwrap();
+        let config = Config::builder()
+            .threshold(5)
+            .recovery_timeout(std::time::Duration::from_secs(3600))
+            .no_timeout()
+            .no_bulkhead()
+            .build()
+            .unwrap();
         let breaker = Box::leak(Box::new(CircuitBreaker::new("bench-permit-floor", config).unwrap()));
         PermitLayer { inner, breaker }
+    }
+
+    /// Whether its circuit is open.
+    pub fn is_open(&self) -> bool {
+        self.breaker.state() == breaker_runtime::State::Open
     }
 }
 
@@ -60,10 +74,10 @@ pub enum FloorBody<B> {
 
 pin_project_lite::pin_project! {
     /// [`PermitLayer`]'s future.
-    pub struct PermitFuture<F> {
-        #[pin]
-        future: F,
-        permit: Option<Permit<'static>>,
+    #[project = PermitProj]
+    pub enum PermitFuture<F> {
+        Calling { #[pin] future: F, permit: Option<Permit<'static>> },
+        Refused { error: Option<breaker_runtime::Error> },
     }
 }
 
@@ -72,16 +86,18 @@ where
     S: Service<http::Request<B>, Response = http::Response<R>>,
 {
     type Response = http::Response<FloorBody<R>>;
-    type Error = S::Error;
+    type Error = ServiceError<S::Error>;
     type Future = PermitFuture<S::Future>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(ServiceError::Inner)
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let permit = self.breaker.try_acquire().expect("the floor's breaker stays closed");
-        PermitFuture { future: self.inner.call(request), permit: Some(permit) }
+        match self.breaker.try_acquire() {
+            Ok(permit) => PermitFuture::Calling { future: self.inner.call(request), permit: Some(permit) },
+            Err(error) => PermitFuture::Refused { error: Some(error) },
+        }
     }
 }
 
@@ -89,12 +105,18 @@ impl<F, R, E> Future for PermitFuture<F>
 where
     F: Future<Output = Result<http::Response<R>, E>>,
 {
-    type Output = Result<http::Response<FloorBody<R>>, E>;
+    type Output = Result<http::Response<FloorBody<R>>, ServiceError<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let answer = std::task::ready!(this.future.poll(cx));
-        let permit = this.permit.take().expect("polled after it answered");
+        let (future, permit) = match self.project() {
+            PermitProj::Calling { future, permit } => (future, permit),
+            PermitProj::Refused { error } => {
+                let error = error.take().expect("polled after it answered");
+                return Poll::Ready(Err(ServiceError::Breaker(error)));
+            }
+        };
+        let answer = std::task::ready!(future.poll(cx));
+        let permit = permit.take().expect("polled after it answered");
         match answer {
             Ok(response) => {
                 let failed = response.status().is_server_error();
@@ -103,7 +125,7 @@ where
             }
             Err(error) => {
                 permit.failure();
-                Poll::Ready(Err(error))
+                Poll::Ready(Err(ServiceError::Inner(error)))
             }
         }
     }
