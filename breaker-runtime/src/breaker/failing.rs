@@ -59,10 +59,10 @@ pub enum Shown<'e> {
 
 impl<'e> Shown<'e> {
     /// `error`, with its sources when it is of a type known to have them: a boxed
-    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, and behind the `reqwest`
-    /// feature reqwest's and reqwest-middleware's errors. Any other type
-    /// by its `Display` (the tower layer sees its inner service's error as `Display`
-    /// only, as tower-http's classifiers do).
+    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, and with the `reqwest`
+    /// feature reqwest's and reqwest-middleware's errors; any other type by its
+    /// `Display` (the tower layer knows its inner service's error only as `Display`,
+    /// as tower-http's classifiers do).
     pub(crate) fn of<E: fmt::Display + 'static>(error: &'e E) -> Shown<'e> {
         let any: &dyn std::any::Any = error;
         if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
