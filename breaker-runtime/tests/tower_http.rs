@@ -74,6 +74,23 @@ fn get_req(url: &str) -> http::Request<Full<Bytes>> {
     http::Request::get(url).body(Full::new(Bytes::new())).unwrap()
 }
 
+/// A GET of `url` through a layer for `service` (configured by `config`) around
+/// hyper-util's client inside `tower::timeout` (`limit`), whose errors are tower's
+/// `BoxError`.
+async fn through_timeout(
+    service: &str,
+    config: ConfigLayer,
+    limit: Duration,
+    url: &str,
+) -> Result<http::Response<ResponseBody<Incoming>>, ServiceError<tower::BoxError>> {
+    let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
+    registry().set_override(service, config).unwrap();
+    let inner = tower::timeout::Timeout::new(Client::builder(TokioExecutor::new()).build_http(), limit);
+    let mut client = layer.layer(inner);
+    let call = client.ready().await.unwrap().call(get_req(url));
+    tokio::time::timeout(Duration::from_secs(5), call).await.expect("answered in time")
+}
+
 /// A layer for one fixed service, configured for the test, on a manual clock.
 fn fixed(service: &str, config: ConfigLayer) -> (CircuitBreakerLayer, Arc<ManualClock>) {
     let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
@@ -215,19 +232,10 @@ async fn a_refused_connection_and_a_dropped_one_are_failures() {
 async fn a_boxed_inner_error_that_opens_a_circuit_is_named_with_its_sources() {
     let refusing = refusing().await;
     let service = "http-error-sources";
-    let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
-    registry().set_override(service, threshold(1)).unwrap();
     // `tower::timeout` boxes the client's error (tower's `BoxError`), whose sources
     // the layer can reach.
-    let inner = tower::timeout::Timeout::new(
-        Client::builder(TokioExecutor::new()).build_http(),
-        Duration::from_secs(5),
-    );
-    let mut client = layer.layer(inner);
-    let request: http::Request<Full<Bytes>> = get_req(&format!("http://{}/", refusing.addr));
-    let answer = tokio::time::timeout(Duration::from_secs(5), client.ready().await.unwrap().call(request))
-        .await
-        .unwrap();
+    let url = format!("http://{}/", refusing.addr);
+    let answer = through_timeout(service, threshold(1), Duration::from_secs(5), &url).await;
     let Err(ServiceError::Inner(error)) = answer else { panic!("expected a connect error, got {answer:?}") };
     let s = snapshot(service);
     assert_eq!(s.state, State::Open);
@@ -331,18 +339,9 @@ async fn the_breakers_timeout_cuts_a_hanging_call_on_its_clock() {
 async fn a_clients_timeout_inside_the_layer_fires_first_and_counts_as_a_failure() {
     let server = server().await;
     let service = "http-client-timeout";
-    let layer = CircuitBreakerLayer::new().identify(Identify::service(service));
-    registry().set_override(service, threshold(5)).unwrap();
     // The breaker's timeout is 10 s (the default); the client's own is 50 ms.
-    let inner = tower::timeout::Timeout::new(
-        Client::builder(TokioExecutor::new()).build_http(),
-        Duration::from_millis(50),
-    );
-    let mut client = layer.layer(inner);
-    let request: http::Request<Full<Bytes>> = get_req(&format!("http://{}/hang", server.addr));
-    let answer = tokio::time::timeout(Duration::from_secs(5), client.ready().await.unwrap().call(request))
-        .await
-        .unwrap();
+    let url = format!("http://{}/hang", server.addr);
+    let answer = through_timeout(service, threshold(5), Duration::from_millis(50), &url).await;
     match answer {
         Err(ServiceError::Inner(error)) => assert!(error.is::<tower::timeout::error::Elapsed>(), "{error:?}"),
         other => panic!("expected the client's timeout, got {other:?}"),
