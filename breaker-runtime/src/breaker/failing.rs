@@ -59,8 +59,7 @@ pub enum Shown<'e> {
 
 impl<'e> Shown<'e> {
     /// `error`, with its sources when it is of a type known to have them: a boxed
-    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, and with the `reqwest`
-    /// feature reqwest's and reqwest-middleware's errors; any other type by its
+    /// `dyn Error` (tower's `BoxError`) or `std::io::Error`; any other type by its
     /// `Display` (the tower layer knows its inner service's error only as `Display`,
     /// as tower-http's classifiers do).
     pub(crate) fn of<E: fmt::Display + 'static>(error: &'e E) -> Shown<'e> {
@@ -70,15 +69,6 @@ impl<'e> Shown<'e> {
         }
         if let Some(io) = any.downcast_ref::<std::io::Error>() {
             return Shown::Error(io);
-        }
-        #[cfg(feature = "reqwest")]
-        {
-            if let Some(error) = any.downcast_ref::<reqwest::Error>() {
-                return Shown::Error(error);
-            }
-            if let Some(error) = any.downcast_ref::<reqwest_middleware::Error>() {
-                return Shown::Error(error);
-            }
         }
         Shown::Display(error)
     }
