@@ -87,6 +87,9 @@
 //! - `tower`: [`integrations::tower`], a tower layer that puts HTTP and gRPC client
 //!   calls through the breakers of their services (by host, path, header, gRPC
 //!   service), and `ClassifiedOk` for `http::StatusCode` and `http::Response<B>`.
+//! - `hyper-util`: under the tower layer, hyper-util's client error, when it opens a
+//!   circuit, is named with the errors under it (`client error (Connect): tcp connect
+//!   error: ...`), not its text alone.
 //! - `tonic`: `tonic::Status` from the breaker's errors, and `ClassifiedError` for
 //!   `tonic::Status` (by code), so `#[circuit_breaker]` on a function returning
 //!   `Result<T, tonic::Status>` judges it without `classify =`.
