@@ -270,6 +270,12 @@ async fn a_closed_port_counts_as_a_failure() -> TestResult {
         assert_eq!(snapshot.window.timeouts, 0);
         client.say(SayRequest::ok("nobody")).await.unwrap_err();
         assert_eq!(breaker.state(), State::Open);
+        // The transition names the channel's error with the reason under it (the
+        // `tonic-transport` feature), not `transport error` alone.
+        let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
+        let named = last.last_error.expect("a last error");
+        assert!(named.starts_with("transport error: "), "{named}");
+        assert!(named.to_ascii_lowercase().contains("connection refused"), "{named}");
         Ok(())
     })
     .await

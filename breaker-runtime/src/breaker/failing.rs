@@ -59,10 +59,10 @@ pub enum Shown<'e> {
 
 impl<'e> Shown<'e> {
     /// `error`, with its sources when it is of a type known to have them: a boxed
-    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, and with the `hyper-util`
-    /// feature hyper-util's client error; any other type by its `Display` (the tower
-    /// layer knows its inner service's error only as `Display`, as tower-http's
-    /// classifiers do).
+    /// `dyn Error` (tower's `BoxError`), `std::io::Error`, with the `hyper-util`
+    /// feature hyper-util's client error, with `tonic-transport` tonic's transport
+    /// error; any other type by its `Display` (the tower layer knows its inner
+    /// service's error only as `Display`, as tower-http's classifiers do).
     pub(crate) fn of<E: fmt::Display + 'static>(error: &'e E) -> Shown<'e> {
         let any: &dyn std::any::Any = error;
         if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
@@ -74,6 +74,10 @@ impl<'e> Shown<'e> {
         #[cfg(feature = "hyper-util")]
         if let Some(client) = any.downcast_ref::<hyper_util::client::legacy::Error>() {
             return Shown::Error(client);
+        }
+        #[cfg(feature = "tonic-transport")]
+        if let Some(transport) = any.downcast_ref::<tonic::transport::Error>() {
+            return Shown::Error(transport);
         }
         Shown::Display(error)
     }
