@@ -123,14 +123,14 @@ pub(crate) fn expand(item: Function, checked: Checked) -> TokenStream {
     };
 
     // Failures are shown in the transition they trigger: with their sources when the
-    // error type is an `Error` (or a boxed `dyn Error`), else by their `Display` when it
-    // has it (picked at the return type, like the classifier).
+    // error type is an `Error` (or gives one: a boxed `dyn Error`, `anyhow::Error`), else
+    // by their `Display` when it has it (picked at the return type, like the classifier).
     let classifier = if writable {
         quote! {
             #private::describing(#classifier, {
                 #[allow(unused_imports)]
                 use #private::autoref::{
-                    PickBoxedError as _, PickDisplay as _, PickErrorChain as _, PickNoDisplay as _,
+                    PickDisplay as _, PickDynError as _, PickErrorChain as _, PickNoDisplay as _,
                 };
                 (&&&&#private::autoref::Probe::<#ty_at_return>::NEW).describer()
             })

@@ -519,14 +519,14 @@ impl<T, E, F> Classify<T, E> for Classifier<F, E> {
 
 /// The attribute's classifier with a way to show the error of a failure (for the
 /// transition it triggers): with its sources when the error type implements `Error`
-/// (or is a boxed `dyn Error`), else by `Display` when it has it, picked by
-/// [`autoref`] at the return type.
+/// (or gives one: a boxed `dyn Error`, `anyhow::Error`), else by `Display` when it has
+/// it, picked by [`autoref`] at the return type.
 pub struct Describing<C, D> {
     classify: C,
     describe: D,
 }
 
-/// Wraps `classify` with `describe` ([`autoref::PickBoxedError`],
+/// Wraps `classify` with `describe` ([`autoref::PickDynError`],
 /// [`autoref::PickErrorChain`], [`autoref::PickDisplay`] or [`autoref::PickNoDisplay`]).
 #[inline(always)]
 pub fn describing<C, D>(classify: C, describe: D) -> Describing<C, D> {
@@ -563,14 +563,16 @@ impl<E: std::error::Error> Describe<E> for ByErrorChain {
     }
 }
 
-/// Shows a boxed `dyn Error` (which is not itself an `Error`) by its `Display` and its
-/// sources.
-pub struct ByBoxedError;
+/// Shows an error that is not itself an `Error` but gives one (a boxed `dyn Error`,
+/// tower's `BoxError`, `anyhow::Error`: any type that is `AsRef<dyn Error + Send +
+/// Sync>`) by that one's `Display` and its sources (for `anyhow`: each context, then
+/// the cause, as `{:#}` shows them).
+pub struct ByDynError;
 
-impl Describe<Box<dyn std::error::Error + Send + Sync>> for ByBoxedError {
+impl<E: AsRef<dyn std::error::Error + Send + Sync + 'static>> Describe<E> for ByDynError {
     #[inline(always)]
-    fn display<'e>(&self, error: &'e Box<dyn std::error::Error + Send + Sync>) -> Option<Shown<'e>> {
-        Some(Shown::Error(&**error))
+    fn display<'e>(&self, error: &'e E) -> Option<Shown<'e>> {
+        Some(Shown::Error(error.as_ref()))
     }
 }
 
@@ -653,15 +655,18 @@ pub mod autoref {
     }
     impl<R> PickDefault for Probe<R> {}
 
-    /// The error type is a boxed `dyn Error` (tower's `BoxError`): failures are shown
-    /// with their sources.
-    pub trait PickBoxedError {
+    /// The error type gives a `dyn Error` (a boxed one, tower's `BoxError`,
+    /// `anyhow::Error`): failures are shown with its sources.
+    pub trait PickDynError {
         /// The describer.
-        fn describer(&self) -> super::ByBoxedError {
-            super::ByBoxedError
+        fn describer(&self) -> super::ByDynError {
+            super::ByDynError
         }
     }
-    impl<R> PickBoxedError for &&&Probe<R> where R: ResultType<Err = Box<dyn std::error::Error + Send + Sync>> {}
+    impl<R: ResultType> PickDynError for &&&Probe<R> where
+        R::Err: AsRef<dyn std::error::Error + Send + Sync + 'static>
+    {
+    }
 
     /// The error type implements `Error`: failures are shown with their sources.
     pub trait PickErrorChain {

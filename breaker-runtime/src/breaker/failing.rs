@@ -63,6 +63,7 @@ impl<'e> Shown<'e> {
     /// feature hyper-util's client error, with `tonic-transport` tonic's transport
     /// error; any other type by its `Display` (the tower layer knows its inner
     /// service's error only as `Display`, as tower-http's classifiers do).
+    #[cfg(any(feature = "tower", test))]
     pub(crate) fn of<E: fmt::Display + 'static>(error: &'e E) -> Shown<'e> {
         let any: &dyn std::any::Any = error;
         if let Some(boxed) = any.downcast_ref::<Box<dyn std::error::Error + Send + Sync>>() {
