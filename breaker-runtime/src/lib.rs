@@ -90,11 +90,11 @@
 //! - `hyper-util`: under the tower layer, hyper-util's client error, when it opens a
 //!   circuit, is named with the errors under it (`client error (Connect): tcp connect
 //!   error: ...`), not its text alone.
-//! - `tonic-transport` (with `tonic`, and tonic's transport): the same for a tonic
-//!   `Channel`'s error (`transport error: tcp connect error: ...`).
 //! - `tonic`: `tonic::Status` from the breaker's errors, and `ClassifiedError` for
 //!   `tonic::Status` (by code), so `#[circuit_breaker]` on a function returning
 //!   `Result<T, tonic::Status>` judges it without `classify =`.
+//! - `tonic-transport` (`tonic`, with tonic's transport built): as `hyper-util`, for
+//!   a tonic `Channel`'s error (`transport error: tcp connect error: ...`).
 //! - `prometheus`: `observe::prometheus`, every breaker in Prometheus's text format.
 //! - `metrics`: `observe::metrics`, every breaker pushed to the `metrics` facade.
 //! - `dashboard`: `observe::endpoints`, the operators' HTTP endpoints (metrics,
