@@ -20,7 +20,7 @@
 //! The service is the URL's host by default, normalised as
 //! [`Identify::host`](crate::integrations::tower::Identify::host) does (lowercased,
 //! `www.` removed, aliases); [`CircuitBreakerMiddleware::identify`] takes any
-//! [`Identify`](crate::integrations::tower::Identify) rule, and a request can name its
+//! [`Identify`] rule, and a request can name its
 //! service itself with a [`Service`] extension
 //! (`client.get(url).with_extension(Service::new("payments"))`).
 //!
