@@ -20,9 +20,8 @@
 //! The service is the URL's host by default, normalised as
 //! [`Identify::host`](crate::integrations::tower::Identify::host) does (lowercased,
 //! `www.` removed, aliases); [`CircuitBreakerMiddleware::identify`] takes any
-//! [`Identify`] rule, and a request can name its
-//! service itself with a [`Service`] extension
-//! (`client.get(url).with_extension(Service::new("payments"))`).
+//! [`Identify`] rule, and a request can name its service itself with a [`Service`]
+//! extension (`client.get(url).with_extension(Service::new("payments"))`).
 //!
 //! A response is judged by status like the tower layer's (5xx and 408 failures, 429 by
 //! [`TooManyRequests`], other 4xx and 3xx ignored, a redirect back to the request a

@@ -123,8 +123,7 @@ impl Endpoints {
 
     /// The router, to mount (`app.merge(endpoints.router())`, or
     /// `app.nest("/breakers", ...)`). Called inside a tokio runtime, it also starts
-    /// sampling the process-wide [history] the dashboard and
-    /// the diagnosis read.
+    /// sampling the process-wide [history] the dashboard and the diagnosis read.
     pub fn router(self) -> Router {
         history().spawn(registry());
         Router::new()
