@@ -134,6 +134,47 @@ async fn a_refused_connection_counts_and_recovery_closes_the_circuit() {
     assert_eq!(snapshot(service).state, State::Closed);
 }
 
+/// A middleware after the breaker that answers 200 itself, whatever the host.
+struct Answer;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for Answer {
+    async fn handle(
+        &self,
+        _: reqwest::Request,
+        _: &mut http::Extensions,
+        _: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        Ok(http::Response::new("answered").into())
+    }
+}
+
+/// Requests to an IPv6 address go through a breaker of their own (its name the address
+/// with `_` for `:`), not refused for the address's characters; a header's invalid name
+/// is an unknown service.
+#[tokio::test]
+async fn an_ipv6_host_gets_a_breaker() {
+    let client =
+        ClientBuilder::new(reqwest::Client::new()).with(CircuitBreakerMiddleware::new()).with(Answer).build();
+    for url in ["http://[::1]:8080/q", "http://[fd00::5]/q"] {
+        let response = client.get(url).send().await;
+        assert!(response.is_ok(), "{url}: {:?}", response.err());
+    }
+    assert_eq!(snapshot("__1").window.successes, 1);
+    assert_eq!(snapshot("fd00__5").window.successes, 1);
+    // A header's name no breaker can have: no service, said so.
+    let by_header = CircuitBreakerMiddleware::new().identify(Identify::service_header());
+    let client = ClientBuilder::new(reqwest::Client::new()).with(by_header).with(Answer).build();
+    let error =
+        client.get("http://[::1]/q").header("x-service-name", "payments v2").send().await.unwrap_err();
+    match breaker_error(&error) {
+        Some(Error::UnknownService { service, .. }) => {
+            assert!(service.contains("\"payments v2\", no valid service name"), "{service}")
+        }
+        other => panic!("expected an unknown service, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_request_extension_names_its_service() {
     let server = server().await;
@@ -158,6 +199,14 @@ async fn a_redirect_loop_is_a_failure_and_the_breakers_timeout_cuts_a_hang() {
     let looped = client.get(format!("http://{}/loop", server.addr)).send().await.unwrap();
     assert_eq!(looped.status(), 302);
     assert_eq!(snapshot(service).window.failures, 1);
+    // Back to the same URL, but not the same request: over https, or as a GET after a
+    // POST (Post/Redirect/Get). Neither is a loop.
+    let upgraded = client.get(format!("http://{}/upgrade", server.addr)).send().await.unwrap();
+    assert_eq!(upgraded.status(), 301);
+    let posted = client.post(format!("http://{}/orders", server.addr)).send().await.unwrap();
+    assert_eq!(posted.status(), 303);
+    let s = snapshot(service);
+    assert_eq!((s.window.failures, s.window.ignored), (1, 2));
     let hang = tokio::spawn({
         let client = client.clone();
         let url = format!("http://{}/hang", server.addr);

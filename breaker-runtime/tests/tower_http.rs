@@ -404,6 +404,14 @@ async fn a_redirect_back_to_the_request_is_a_failure_and_others_are_ignored() {
     send(&mut client, get_req(&format!("http://{}/elsewhere", server.addr))).await.unwrap();
     let s = snapshot("http-redirect");
     assert_eq!((s.window.failures, s.window.ignored), (1, 1));
+    // Back to the same URL, but not the same request: over https, or as a GET after a
+    // POST (Post/Redirect/Get).
+    let upgraded = send(&mut client, get_req(&format!("http://{}/upgrade", server.addr))).await.unwrap();
+    assert_eq!(upgraded.headers()["location"], format!("https://{}/upgrade", server.addr));
+    let post = http::Request::post(format!("http://{}/orders", server.addr)).body(Full::default()).unwrap();
+    assert_eq!(send(&mut client, post).await.unwrap().status(), 303);
+    let s = snapshot("http-redirect");
+    assert_eq!((s.window.failures, s.window.ignored), (1, 3));
 }
 
 #[tokio::test]

@@ -247,6 +247,55 @@ async fn by_host_every_request_counts_on_its_hosts_breaker() {
     }
 }
 
+/// Every host gets a breaker, also one whose text is no valid service name: an IPv6
+/// address (brackets and colons) or a name longer than a service's.
+#[tokio::test]
+async fn an_ipv6_address_or_a_long_host_gets_a_breaker_of_its_own() {
+    let long = format!("{}.long-host.test", "x".repeat(150));
+    let mut service = CircuitBreakerLayer::new().layer(ok_service());
+    for uri in [
+        "http://[::1]:8080/q",
+        "http://[2001:DB8::7]/q",
+        "http://[2001:db8::7]:9/q",
+        &format!("http://{long}/q"),
+    ] {
+        let response = service.ready().await.unwrap().call(get(uri)).await;
+        assert!(response.is_ok(), "{uri}: {:?}", response.err());
+    }
+    let successes = |service: &str| registry().get(service).unwrap().snapshot().calls.successes;
+    assert_eq!(successes("__1"), 1);
+    assert_eq!(successes("2001_db8__7"), 2);
+    let long_breakers: Vec<_> =
+        registry().services().into_iter().filter(|s| s.starts_with("xxxxx")).collect();
+    assert_eq!(long_breakers.len(), 1, "{long_breakers:?}");
+    assert_eq!(successes(long_breakers[0]), 1);
+}
+
+/// A name no breaker can have, from a header, is no service: an `UnknownService` that
+/// names it, the default service if there is one, and never a refusal when observing.
+#[tokio::test]
+async fn an_invalid_name_from_a_header_is_an_unknown_service() {
+    let bad = || http::Request::get("/q").header("x-service-name", "payments v2").body(()).unwrap();
+    let mut strict = CircuitBreakerLayer::new().identify(Identify::service_header()).layer(ok_service());
+    match strict.ready().await.unwrap().call(bad()).await {
+        Err(ServiceError::Breaker(Error::UnknownService { service, .. })) => {
+            assert!(service.contains("\"payments v2\", no valid service name"), "{service}")
+        }
+        other => panic!("expected an unknown service, got {other:?}"),
+    }
+    let mut lenient = CircuitBreakerLayer::new()
+        .identify(Identify::service_header())
+        .unknown_service(breaker_runtime::integrations::tower::Unknown::Service("svc-header-default".into()))
+        .layer(ok_service());
+    lenient.ready().await.unwrap().call(bad()).await.unwrap();
+    assert_eq!(registry().get("svc-header-default").unwrap().snapshot().calls.successes, 1);
+    let mut observer =
+        CircuitBreakerLayer::new().identify(Identify::service_header()).observe_only().layer(ok_service());
+    observer.ready().await.unwrap().call(bad()).await.unwrap();
+    let nothing = http::Request::get("/q").body(()).unwrap();
+    observer.ready().await.unwrap().call(nothing).await.unwrap();
+}
+
 /// A host first met on demand and then declared by name keeps one breaker: the
 /// requests before and after count on it.
 #[tokio::test]

@@ -14,7 +14,7 @@ mod key;
 mod lanes;
 pub(crate) mod latency;
 mod machine;
-mod name;
+pub(crate) mod name;
 #[cfg(feature = "tower")]
 mod owned;
 mod permit;

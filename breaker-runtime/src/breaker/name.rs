@@ -1,6 +1,8 @@
 //! Service names: their rules, and interning, so errors and events carry a
 //! `&'static str` that costs nothing to copy on the rejection path.
 
+#[cfg(feature = "tower")]
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
 
@@ -44,6 +46,30 @@ pub(crate) fn sanitize(name: &str) -> String {
     if clean.is_empty() { "unnamed".into() } else { clean }
 }
 
+/// A valid name for `raw`, a host: `raw` itself when it is one; else every forbidden
+/// character replaced by `_` (an IPv6 address's `:`), and, past [`MAX_LEN`], cut and
+/// ended with a hash of the whole, so that two long hosts keep two names (and the same
+/// host the same name in every run).
+#[cfg(feature = "tower")]
+pub(crate) fn of_host(raw: Cow<'_, str>) -> Cow<'_, str> {
+    if validate(&raw).is_ok() {
+        return raw;
+    }
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .collect();
+    if name.len() > MAX_LEN {
+        // FNV-1a: stable from run to run, unlike the standard library's hasher.
+        let hash = raw
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        name.truncate(MAX_LEN - 17);
+        name.push_str(&format!("-{hash:016x}"));
+    }
+    Cow::Owned(name)
+}
+
 /// The one `&'static str` for `name`. Each distinct name is leaked once: services are
 /// few and live as long as the program.
 pub(crate) fn intern(name: &str) -> &'static str {
@@ -78,6 +104,25 @@ mod tests {
             validate(&sanitize(raw)).unwrap();
         }
         assert_eq!(sanitize("pay ments"), "pay_ments");
+    }
+
+    #[cfg(feature = "tower")]
+    #[test]
+    fn hosts_get_valid_names() {
+        use std::borrow::Cow;
+
+        assert!(matches!(of_host(Cow::Borrowed("api.example.com")), Cow::Borrowed("api.example.com")));
+        assert_eq!(of_host(Cow::Borrowed("::1")), "__1");
+        assert_eq!(of_host(Cow::Borrowed("fe80::1%eth0")), "fe80__1_eth0");
+        let long = |last: char| format!("{}{last}.example", "a".repeat(200));
+        let (a, b) =
+            (of_host(Cow::Owned(long('x'))).into_owned(), of_host(Cow::Owned(long('y'))).into_owned());
+        assert_eq!(a.len(), MAX_LEN);
+        assert_ne!(a, b);
+        assert_eq!(a, of_host(Cow::Owned(long('x'))));
+        for name in [a, b] {
+            validate(&name).unwrap();
+        }
     }
 
     #[test]

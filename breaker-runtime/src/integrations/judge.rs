@@ -123,7 +123,7 @@ impl Judge {
         headers: &http::HeaderMap,
     ) -> Outcome {
         if (300..400).contains(&status) {
-            if let Some(outcome) = origin.redirect_outcome(headers) {
+            if let Some(outcome) = origin.redirect_outcome(status, headers) {
                 return outcome;
             }
         }
@@ -154,36 +154,68 @@ impl Judge {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Origin {
     // 32 bits each keep the response future small; a false loop needs a redirect to
-    // another URL of the same authority whose 32-bit hash is the request's.
+    // another URL of the same scheme and authority whose 31-bit hash is the request's.
+    // The scheme and the authority.
     authority: u32,
+    // With the path and query; the lowest bit says whether the method was GET or HEAD.
     full: u32,
 }
 
+/// [`Origin::full`]'s bit for a GET or HEAD.
+const READS: u32 = 1;
+
 impl Origin {
-    /// The origin of a request to `authority` (may be empty) and `path_and_query`.
-    #[inline]
-    pub(crate) fn new(authority: &str, path_and_query: &str) -> Origin {
-        let authority = fold(fingerprint(authority.as_bytes()));
-        Origin { authority, full: fold(mix(u64::from(authority), fingerprint(path_and_query.as_bytes()))) }
+    /// The origin of a `method` request to `scheme` (an [`Origin::scheme`]),
+    /// `authority` (may be empty) and `path_and_query`.
+    #[inline(always)]
+    pub(crate) fn new(scheme: u64, authority: &str, path_and_query: &str, method: &http::Method) -> Origin {
+        let authority = fold(mix(scheme, fingerprint(authority.as_bytes())));
+        let reads = if *method == http::Method::GET || *method == http::Method::HEAD { READS } else { 0 };
+        Origin { authority, full: Origin::place(authority, path_and_query.as_bytes()) | reads }
     }
 
-    /// Whether a redirect to `location` goes back to this very request.
-    pub(crate) fn is_looped_by(&self, location: &[u8]) -> bool {
+    /// A scheme, for [`new`](Origin::new): the usual ones told apart without hashing
+    /// them (this runs on every HTTP request). `http::Uri` and `url::Url` give it in
+    /// lower case.
+    #[inline(always)]
+    pub(crate) fn scheme(scheme: &str) -> u64 {
+        match scheme {
+            "http" => 1,
+            "https" => 2,
+            "" => 0,
+            other => fingerprint(other.as_bytes()) | 3,
+        }
+    }
+
+    /// The fingerprint of a path under an authority's, without the method's bit.
+    #[inline]
+    fn place(authority: u32, path_and_query: &[u8]) -> u32 {
+        fold(mix(u64::from(authority), fingerprint(path_and_query))) & !READS
+    }
+
+    /// Whether a `status` redirect to `location` makes this very request again: the
+    /// same scheme, authority, path and query, and the same method (after a 301, 302
+    /// or 303 a client asks with GET what it asked with another method, as reqwest
+    /// and browsers do: a POST answered by `303 See Other` to its own URL is no loop).
+    pub(crate) fn is_looped_by(&self, status: u16, location: &[u8]) -> bool {
+        if matches!(status, 301..=303) && self.full & READS == 0 {
+            return false;
+        }
+        let full = self.full & !READS;
         if location.starts_with(b"/") && !location.starts_with(b"//") {
-            return fold(mix(u64::from(self.authority), fingerprint(location))) == self.full;
+            return Origin::place(self.authority, location) == full;
         }
         let Ok(uri) = http::Uri::try_from(location) else { return false };
-        match (uri.authority(), uri.path_and_query()) {
-            (Some(authority), Some(path)) => Origin::new(authority.as_str(), path.as_str()) == *self,
-            (Some(authority), None) => Origin::new(authority.as_str(), "/") == *self,
-            _ => false,
-        }
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else { return false };
+        let there = fold(mix(Origin::scheme(scheme), fingerprint(authority.as_str().as_bytes())));
+        let path = uri.path_and_query().map_or("/", |p| p.as_str());
+        there == self.authority && Origin::place(there, path.as_bytes()) == full
     }
 
     /// Judges a 3xx response: a failure if its `Location` points back to the request.
-    pub(crate) fn redirect_outcome(&self, headers: &http::HeaderMap) -> Option<Outcome> {
+    pub(crate) fn redirect_outcome(&self, status: u16, headers: &http::HeaderMap) -> Option<Outcome> {
         let location = headers.get(http::header::LOCATION)?;
-        self.is_looped_by(location.as_bytes()).then_some(Outcome::Failure)
+        self.is_looped_by(status, location.as_bytes()).then_some(Outcome::Failure)
     }
 }
 
@@ -267,17 +299,40 @@ mod tests {
 
     #[test]
     fn a_location_back_to_the_request_is_a_loop() {
-        let origin = Origin::new("api.example:8080", "/a/b?x=1");
-        assert!(origin.is_looped_by(b"/a/b?x=1"));
-        assert!(origin.is_looped_by(b"http://api.example:8080/a/b?x=1"));
-        assert!(!origin.is_looped_by(b"/a/b?x=2"));
-        assert!(!origin.is_looped_by(b"/a/c"));
-        assert!(!origin.is_looped_by(b"http://other.example:8080/a/b?x=1"));
-        assert!(!origin.is_looped_by(b"not a uri \x00"));
+        let origin = Origin::new(Origin::scheme("http"), "api.example:8080", "/a/b?x=1", &http::Method::GET);
+        for status in [301, 302, 303, 307, 308] {
+            assert!(origin.is_looped_by(status, b"/a/b?x=1"), "{status}");
+        }
+        assert!(origin.is_looped_by(302, b"http://api.example:8080/a/b?x=1"));
+        assert!(!origin.is_looped_by(302, b"/a/b?x=2"));
+        assert!(!origin.is_looped_by(302, b"/a/c"));
+        assert!(!origin.is_looped_by(302, b"http://other.example:8080/a/b?x=1"));
+        assert!(!origin.is_looped_by(302, b"not a uri \x00"));
+        // The scheme counts: an upgrade to https (or back) is no loop.
+        assert!(!origin.is_looped_by(301, b"https://api.example:8080/a/b?x=1"));
+        let https = Origin::new(Origin::scheme("https"), "api.example", "/login", &http::Method::HEAD);
+        assert!(!https.is_looped_by(301, b"http://api.example/login"));
+        assert!(https.is_looped_by(301, b"https://api.example/login"));
+        assert!(https.is_looped_by(301, b"/login"));
         let mut headers = http::HeaderMap::new();
-        assert_eq!(origin.redirect_outcome(&headers), None);
+        assert_eq!(origin.redirect_outcome(302, &headers), None);
         headers.insert(http::header::LOCATION, http::HeaderValue::from_static("/a/b?x=1"));
-        assert_eq!(origin.redirect_outcome(&headers), Some(Outcome::Failure));
+        assert_eq!(origin.redirect_outcome(302, &headers), Some(Outcome::Failure));
+    }
+
+    /// After a 301, 302 or 303 a POST is asked again as a GET (Post/Redirect/Get): no
+    /// loop; a 307 or 308 keeps the method, and its redirect to itself is one.
+    #[test]
+    fn a_redirect_that_changes_the_method_is_no_loop() {
+        for method in [http::Method::POST, http::Method::PUT, http::Method::DELETE] {
+            let origin = Origin::new(Origin::scheme("http"), "shop.example", "/orders", &method);
+            for status in [301, 302, 303] {
+                assert!(!origin.is_looped_by(status, b"/orders"), "{method} {status}");
+            }
+            for status in [307, 308] {
+                assert!(origin.is_looped_by(status, b"/orders"), "{method} {status}");
+            }
+        }
     }
 
     /// Every byte of a short path counts: two paths of up to 7 bytes that differ
@@ -297,11 +352,11 @@ mod tests {
         for path in &paths {
             assert!(seen.insert(fingerprint(path)), "{:?} collides", String::from_utf8_lossy(path));
         }
-        let origin = Origin::new("api.example", "/quote");
-        assert!(origin.is_looped_by(b"/quote"));
-        assert!(!origin.is_looped_by(b"/quota"));
-        assert!(!origin.is_looped_by(b"/Quote"));
-        assert!(!origin.is_looped_by(b"/quo"));
+        let origin = Origin::new(Origin::scheme("http"), "api.example", "/quote", &http::Method::GET);
+        assert!(origin.is_looped_by(302, b"/quote"));
+        assert!(!origin.is_looped_by(302, b"/quota"));
+        assert!(!origin.is_looped_by(302, b"/Quote"));
+        assert!(!origin.is_looped_by(302, b"/quo"));
     }
 
     #[test]

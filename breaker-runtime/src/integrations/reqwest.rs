@@ -147,7 +147,13 @@ impl CircuitBreakerMiddleware {
                 self.identify.service_of(&head).map(Cow::into_owned)
             }
         };
-        registry().on_demand(&service.ok_or_else(unknown)?)?.admit_into()
+        let service = service.ok_or_else(unknown)?;
+        // A name no breaker can have (a header's `payments v2`): no service was found.
+        let breaker = registry().on_demand(&service).map_err(|_| Error::UnknownService {
+            service: format!("({service:?}, no valid service name, for {} {url})", request.method()).into(),
+            suggestion: None,
+        })?;
+        breaker.admit_into()
     }
 }
 
@@ -171,7 +177,7 @@ impl Middleware for CircuitBreakerMiddleware {
                 Some(query) => Cow::Owned(format!("{}?{query}", url.path())),
                 None => Cow::Borrowed(url.path()),
             };
-            Origin::new(&authority, &path)
+            Origin::new(Origin::scheme(url.scheme()), &authority, &path, request.method())
         };
         let timeout = admission.timeout();
         let timer = admission.timer(timeout.unwrap_or_default());

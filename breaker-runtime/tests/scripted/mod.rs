@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 
 /// A scripted server: `/status/{code}` answers that status, `/hang` never answers,
-/// `/loop` redirects to itself, `/elsewhere` to `/status/200`, `POST /echo` answers
+/// `/loop` redirects to itself, `/elsewhere` to `/status/200`, `/upgrade` to itself over
+/// https (301), `POST /orders` to `GET /orders` (303, Post/Redirect/Get), `POST /echo` answers
 /// the body it got and its `x-test` header as `x-echo`. `hits` counts the requests
 /// that reached a handler (the redirects excepted).
 pub struct Server {
@@ -42,6 +43,14 @@ pub async fn server() -> Server {
         )
         .route("/loop", get(|| async { (StatusCode::FOUND, [("location", "/loop")]) }))
         .route("/elsewhere", get(|| async { (StatusCode::FOUND, [("location", "/status/200")]) }))
+        .route(
+            "/upgrade",
+            get(|headers: HeaderMap| async move {
+                let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("").to_owned();
+                (StatusCode::MOVED_PERMANENTLY, [("location", format!("https://{host}/upgrade"))])
+            }),
+        )
+        .route("/orders", post(|| async { (StatusCode::SEE_OTHER, [("location", "/orders")]) }))
         .route(
             "/hang",
             get(move || async move {

@@ -77,7 +77,8 @@ enum Rule {
 impl Identify {
     /// By host: lowercased, without its port, without a leading `www.` (and any prefix
     /// added with [`strip_prefix`](Self::strip_prefix)), then mapped through the
-    /// aliases (see [`alias`](Self::alias)). The default of
+    /// aliases (see [`alias`](Self::alias)). An IPv6 address, or a name longer than a
+    /// service's, is made a valid service name (`[::1]` is `__1`). The default of
     /// [`CircuitBreakerLayer::new`](super::CircuitBreakerLayer::new).
     pub fn host() -> Identify {
         Identify { rule: Rule::Host { strip: vec!["www.".into()], aliases: HashMap::new() } }
@@ -98,7 +99,9 @@ impl Identify {
     pub fn alias(mut self, host: impl Into<String>, service: impl Into<String>) -> Identify {
         if let Rule::Host { aliases, .. } = &mut self.rule {
             let host = host.into().to_ascii_lowercase();
-            aliases.insert(strip(&host, &["www.".to_owned()]).to_owned(), service.into());
+            let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(&host);
+            let host = host.strip_suffix('.').unwrap_or(host);
+            aliases.insert(strip(host, &["www.".to_owned()]).to_owned(), service.into());
         }
         self
     }
@@ -204,6 +207,9 @@ fn host_service<'a>(
     prefixes: &[String],
     aliases: &'a HashMap<String, String>,
 ) -> Option<Cow<'a, str>> {
+    // An IPv6 address without its brackets; a name without the root's dot.
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host.strip_suffix('.').unwrap_or(host);
     let host: Cow<'a, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
@@ -218,7 +224,9 @@ fn host_service<'a>(
     }
     match aliases.get(host.as_ref()) {
         Some(service) => Some(Cow::Borrowed(service)),
-        None => Some(host),
+        // Every host has a breaker: one that is no valid name (an IPv6 address, a
+        // name longer than a service's) is made one.
+        None => Some(crate::breaker::name::of_host(host)),
     }
 }
 
@@ -259,6 +267,14 @@ mod tests {
         assert_eq!(get("http://api.example.com/").as_deref(), Some("example.com"));
         assert_eq!(get("http://127.0.0.1:3000/").as_deref(), Some("127.0.0.1"));
         assert_eq!(get("/relative"), None);
+        // IPv6 addresses, and names longer than a service's, are made valid names.
+        assert_eq!(get("http://[::1]:8080/x").as_deref(), Some("__1"));
+        assert_eq!(get("http://Example.com./").as_deref(), Some("example.com"));
+        let long = format!("http://{}.example/", "a".repeat(200));
+        crate::breaker::name::validate(&get(&long).unwrap()).unwrap();
+        let aliased = Identify::host().alias("[::1]", "local");
+        let request = http::Request::get("/x").header("host", "[::1]:9000").body(()).unwrap();
+        assert_eq!(service(&aliased, &request).as_deref(), Some("local"));
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub enum WhenOpen {
     Wait,
 }
 
-/// What to do with a request whose service cannot be told (no host, no header...).
+/// What to do with a request whose service cannot be told: no host, no header, or a
+/// name no breaker can have (`x-service-name: payments v2`). A host always has one: an
+/// IPv6 address or an overlong name is made a valid name (`[::1]` is `__1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Unknown {
@@ -106,32 +108,49 @@ impl Shared {
         hosts: Option<&mut Hosts>,
     ) -> Result<Option<Admission>, crate::Error> {
         let breaker = match self.identify.service_of(head) {
-            Some(service) => match registry().on_demand_or_static(&service, hosts.is_some())? {
-                Obtained::Static(breaker) => {
+            Some(service) => match registry().on_demand_or_static(&service, hosts.is_some()) {
+                Ok(Obtained::Static(breaker)) => {
                     if let Some(hosts) = hosts {
                         hosts.learn(head.uri, Remembered::Static(breaker));
                     }
                     return admit(breaker, self.observe_only).map(Some);
                 }
-                Obtained::Counted(breaker, used) => {
+                Ok(Obtained::Counted(breaker, used)) => {
                     if let (Some(hosts), Some(used)) = (hosts, used) {
                         hosts.learn(head.uri, Remembered::Counted(breaker.clone(), used));
                     }
                     breaker
                 }
+                // A name no breaker can have (a header's `payments v2`, a closure's):
+                // no service was found.
+                Err(_) => return self.unknown(head, Some(&service)),
             },
-            None => match (&self.unknown, &self.unknown_breaker) {
-                (Unknown::Service(_), Some(breaker)) => return admit(breaker, self.observe_only).map(Some),
-                (Unknown::Bypass, _) | (Unknown::Service(_), None) => return Ok(None),
-                (Unknown::Reject, _) => {
-                    return Err(crate::Error::UnknownService {
-                        service: format!("(none found for {} {})", head.method, head.uri).into(),
-                        suggestion: None,
-                    });
-                }
-            },
+            None => return self.unknown(head, None),
         };
         self.admit_counted(breaker).map(Some)
+    }
+
+    /// A request whose service is not known (`invalid`: identification gave a name that
+    /// is no valid service name), by [`Unknown`]. An observing layer never refuses one.
+    #[cold]
+    fn unknown(
+        &self,
+        head: &RequestHead<'_>,
+        invalid: Option<&str>,
+    ) -> Result<Option<Admission>, crate::Error> {
+        match (&self.unknown, &self.unknown_breaker) {
+            (Unknown::Service(_), Some(breaker)) => admit(breaker, self.observe_only).map(Some),
+            (Unknown::Bypass, _) | (Unknown::Service(_), None) => Ok(None),
+            (Unknown::Reject, _) if self.observe_only => Ok(None),
+            (Unknown::Reject, _) => {
+                let (method, uri) = (head.method, head.uri);
+                let service = match invalid {
+                    Some(name) => format!("({name:?}, no valid service name, for {method} {uri})"),
+                    None => format!("(none found for {method} {uri})"),
+                };
+                Err(crate::Error::UnknownService { service: service.into(), suggestion: None })
+            }
+        }
     }
 
     /// Admits a request through an on-demand breaker.
@@ -322,8 +341,9 @@ impl<P: Protocol> CircuitBreakerLayer<P> {
     /// Observes without ever refusing a call: each call's outcome and latency are
     /// counted in its breaker's window and metrics, as in metrics-only mode, but never
     /// judged (they do not open the circuit), and the circuit's state, even forced
-    /// open, refuses nothing. No timeout and no bulkhead apply. For a server-side
-    /// stack, which reports how its own service answers.
+    /// open, refuses nothing. No timeout and no bulkhead apply; a request whose service
+    /// cannot be told passes unobserved, even with [`Unknown::Reject`]. For a
+    /// server-side stack, which reports how its own service answers.
     pub fn observe_only(mut self) -> CircuitBreakerLayer<P> {
         self.shared().observe_only = true;
         self
