@@ -543,6 +543,11 @@ impl<T, E, C: Classify<T, E>, D: Describe<E>> Classify<T, E> for Describing<C, D
     fn __display<'e>(&self, error: &'e E) -> Option<Shown<'e>> {
         self.describe.display(error)
     }
+
+    #[inline(always)]
+    fn __too_many_requests(&self, result: &Result<T, E>) -> bool {
+        self.classify.__too_many_requests(result)
+    }
 }
 
 pub use crate::breaker::failing::Shown;

@@ -1,7 +1,8 @@
 //! `#[circuit_breaker]` without `classify =` on functions whose types judge
 //! themselves: an HTTP response by its status (a 503 is a failure though it is `Ok`),
-//! a `reqwest::Error` for a status by that status. Other types keep the default: `Ok`
-//! a success, every `Err` a failure.
+//! a `reqwest::Error` for a status by that status, a 429 by the breaker's
+//! `too_many_requests` rule, a request the client could not build as no failure. Other
+//! types keep the default: `Ok` a success, every `Err` a failure.
 
 mod scripted;
 
@@ -61,6 +62,56 @@ async fn throttled() -> Result<http::StatusCode, Error> {
 #[circuit_breaker(service = "classified-429-off", too_many_requests = "off")]
 async fn never_throttled() -> Result<http::StatusCode, Error> {
     Ok(http::StatusCode::OK)
+}
+
+/// The same keys judge a 429: ignored until 3 arrive within the window.
+#[circuit_breaker(service = "classified-429-rule", threshold = 2, too_many_requests = 3)]
+async fn quota(code: u16) -> Result<http::StatusCode, Error> {
+    Ok(http::StatusCode::from_u16(code).unwrap())
+}
+
+/// With the rule off, no 429 counts.
+#[circuit_breaker(service = "classified-429-rule-off", threshold = 1, too_many_requests = "off")]
+async fn quota_off() -> reqwest_middleware::Result<http::Response<()>> {
+    let mut response = http::Response::new(());
+    *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+    Ok(response)
+}
+
+/// A request the client cannot build (no valid URL): a configuration problem, not the
+/// service's.
+#[circuit_breaker(service = "classified-reqwest-builder", threshold = 2)]
+async fn misconfigured() -> reqwest_middleware::Result<reqwest::Response> {
+    Ok(reqwest::get("not a url").await?)
+}
+
+#[tokio::test]
+async fn a_429_counts_by_the_breakers_rule() {
+    let window = |service: &str| registry().get(service).unwrap().snapshot().window;
+    for _ in 0..2 {
+        assert_eq!(quota(429).await.unwrap(), 429);
+    }
+    assert_eq!(state("classified-429-rule"), State::Closed);
+    assert_eq!((window("classified-429-rule").ignored, window("classified-429-rule").failures), (2, 0));
+    quota(429).await.unwrap();
+    quota(429).await.unwrap();
+    assert_eq!(state("classified-429-rule"), State::Open, "the third and fourth within the window fail");
+    for _ in 0..3 {
+        assert_eq!(quota_off().await.unwrap().status(), 429);
+    }
+    assert_eq!(state("classified-429-rule-off"), State::Closed);
+    assert_eq!(window("classified-429-rule-off").ignored, 3);
+}
+
+#[tokio::test]
+async fn a_request_the_client_cannot_build_is_not_the_services_failure() {
+    for _ in 0..3 {
+        let error = misconfigured().await.unwrap_err();
+        assert!(matches!(&error, reqwest_middleware::Error::Reqwest(e) if e.is_builder()), "{error:?}");
+    }
+    assert_eq!(state("classified-reqwest-builder"), State::Closed);
+    let window = registry().get("classified-reqwest-builder").unwrap().snapshot().window;
+    assert_eq!((window.failures, window.ignored), (0, 3));
 }
 
 #[test]

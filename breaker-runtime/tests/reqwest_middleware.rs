@@ -175,6 +175,26 @@ async fn an_ipv6_host_gets_a_breaker() {
     }
 }
 
+/// A request the client refuses to send (an `https_only` client asked for `http`) is
+/// a configuration problem, not the service's: nothing is counted.
+#[tokio::test]
+async fn a_request_the_client_cannot_build_counts_nothing() {
+    let server = server().await;
+    let service = "reqwest-builder";
+    configured(service, threshold(1));
+    let inner = reqwest::Client::builder().https_only(true).build().unwrap();
+    let client = ClientBuilder::new(inner)
+        .with(CircuitBreakerMiddleware::new().identify(Identify::service(service)))
+        .build();
+    for _ in 0..3 {
+        let error = client.get(format!("http://{}/status/200", server.addr)).send().await.unwrap_err();
+        assert!(matches!(&error, reqwest_middleware::Error::Reqwest(e) if e.is_builder()), "{error:?}");
+    }
+    let s = snapshot(service);
+    assert_eq!(s.state, State::Closed);
+    assert_eq!((s.window.failures, s.window.ignored, s.window.successes), (0, 0, 0));
+}
+
 #[tokio::test]
 async fn a_request_extension_names_its_service() {
     let server = server().await;

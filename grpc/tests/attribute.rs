@@ -1,10 +1,16 @@
 //! `#[circuit_breaker]` on a function returning `Result<T, tonic::Status>` judges the
 //! status by its code without a `classify =`: INVALID_ARGUMENT and NOT_FOUND are the
 //! caller's, UNAVAILABLE and INTERNAL the service's; a refusal comes back as
-//! UNAVAILABLE.
+//! UNAVAILABLE. A deadline that passes is a failure, though tonic reports it as
+//! CANCELLED.
 
+use std::time::Duration;
+
+use breaker_grpc::proto::echo_client::EchoClient;
+use breaker_grpc::{SayRequest, TestServer, lazy_channel};
 use breaker_runtime::{State, circuit_breaker, registry};
-use tonic::{Code, Status};
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
 
 #[circuit_breaker(service = "grpc-attribute-status", threshold = 2)]
 async fn lookup(code: i32) -> Result<u32, Status> {
@@ -31,4 +37,33 @@ async fn statuses_count_by_their_code() {
     let refused = lookup(0).await.unwrap_err();
     assert_eq!(refused.code(), Code::Unavailable);
     assert!(refused.message().contains("grpc-attribute-status"), "{refused:?}");
+}
+
+/// A call with a deadline of `deadline` to a server that answers after 600 ms.
+#[circuit_breaker(service = "grpc-attribute-deadline", threshold = 2)]
+async fn say_slowly(client: EchoClient<Channel>, deadline: Duration) -> Result<String, Status> {
+    let mut client = client;
+    let mut request = Request::new(SayRequest::ok("slow").after(Duration::from_millis(600)));
+    request.set_timeout(deadline);
+    Ok(client.say(request).await?.into_inner().message)
+}
+
+#[tokio::test]
+async fn a_deadline_that_passes_is_a_failure() {
+    let server = TestServer::start().await.unwrap();
+    let client = EchoClient::new(lazy_channel(&server.endpoint()));
+    for _ in 0..2 {
+        let status = tokio::time::timeout(
+            Duration::from_secs(5),
+            say_slowly(client.clone(), Duration::from_millis(50)),
+        )
+        .await
+        .expect("the deadline ends the call")
+        .unwrap_err();
+        // tonic's `TimeoutExpired`, as CANCELLED.
+        assert_eq!(status.code(), Code::Cancelled, "{status:?}");
+    }
+    let breaker = registry().get("grpc-attribute-deadline").unwrap();
+    assert_eq!(breaker.snapshot().window.failures, 2);
+    assert_eq!(breaker.state(), State::Open);
 }

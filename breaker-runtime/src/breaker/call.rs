@@ -585,6 +585,13 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     } else {
         classify.classify(&result)
     };
+    #[cfg(feature = "tower")]
+    if outcome == Outcome::Failure && classify.__too_many_requests(&result) {
+        // An HTTP 429 of a type that judges itself: by the breaker's rule.
+        let outcome = inner.too_many_requests_configured();
+        inner.complete(ticket, outcome, false);
+        return finish.answered(result, outcome);
+    }
     if outcome == Outcome::Failure {
         if let Err(error) = &result {
             if let Some(shown) = classify.__display(error) {

@@ -139,16 +139,38 @@ impl CircuitBreaker {
 
     /// The configured 429 rule: how many within which window; `None` when off.
     pub(crate) fn too_many_requests_rule(&self) -> Option<(u32, Duration)> {
-        let config = lock(&self.inner.config);
+        self.inner.too_many_requests_rule()
+    }
+
+    /// Judges one HTTP 429 answer by the windowed rule (see
+    /// `Inner::too_many_requests`).
+    pub(crate) fn too_many_requests(&self, count: u32, within: Duration) -> Outcome {
+        self.inner.too_many_requests(count, within)
+    }
+}
+
+impl super::Inner {
+    /// The configured 429 rule: how many within which window; `None` when off.
+    pub(crate) fn too_many_requests_rule(&self) -> Option<(u32, Duration)> {
+        let config = lock(&self.config);
         config.too_many_requests.map(|count| (count, config.too_many_requests_window))
+    }
+
+    /// Judges one HTTP 429 answer by the configured rule (ignored when it is off).
+    #[cold]
+    pub(crate) fn too_many_requests_configured(&self) -> Outcome {
+        match self.too_many_requests_rule() {
+            Some((count, within)) => self.too_many_requests(count, within),
+            None => Outcome::Ignored,
+        }
     }
 
     /// Judges one HTTP 429 answer by the windowed rule: a failure once `count` of them
     /// arrived within `within` (the window starts at the first 429 after the last one
     /// ended), ignored before that.
     pub(crate) fn too_many_requests(&self, count: u32, within: Duration) -> Outcome {
-        let now = self.inner.clock.recent();
-        let mut throttle = lock(&self.inner.throttle);
+        let now = self.clock.recent();
+        let mut throttle = lock(&self.throttle);
         let (start, seen) = *throttle;
         let seen = if now.saturating_duration_since(start) > within || seen == 0 {
             *throttle = (now, 1);

@@ -56,6 +56,15 @@ pub trait Classify<T, E> {
         let _ = error;
         None
     }
+
+    /// Whether `result` is an HTTP 429 this classifier judged by the HTTP table (the
+    /// attribute's, for the types that judge themselves): the breaker then judges it
+    /// by its `too_many_requests` rule instead, as the HTTP integrations do.
+    #[doc(hidden)]
+    fn __too_many_requests(&self, result: &Result<T, E>) -> bool {
+        let _ = result;
+        false
+    }
 }
 
 /// `Ok` is a success, every `Err` a failure.

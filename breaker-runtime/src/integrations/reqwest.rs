@@ -210,6 +210,17 @@ impl CircuitBreakerMiddleware {
         origin: &Origin,
         answer: reqwest_middleware::Result<reqwest::Response>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
+        if let Err(reqwest_middleware::Error::Reqwest(error)) = &answer {
+            if error.is_builder() {
+                // The client could not make the request (a scheme it refuses, an
+                // `https_only` client asked for `http`): a configuration problem, not
+                // the service's. Logged, and nothing counted (a probe gives its place
+                // back).
+                tracing::warn!(service = admission.breaker().service(), %error, "request not sent: the client could not build it; not counted");
+                drop(admission);
+                return answer;
+            }
+        }
         let outcome = match &answer {
             Ok(response) => self.judge.http_response(
                 admission.breaker(),

@@ -266,7 +266,8 @@ fn origin<P: Protocol, B>(request: &http::Request<B>) -> Origin {
         return Origin::default();
     }
     let uri = request.uri();
-    let (scheme, authority) = (Origin::scheme(uri.scheme_str().unwrap_or("")), uri.authority().map_or("", |a| a.as_str()));
+    let (scheme, authority) =
+        (Origin::scheme(uri.scheme_str().unwrap_or("")), uri.authority().map_or("", |a| a.as_str()));
     Origin::new(scheme, authority, uri.path_and_query().map_or("/", |p| p.as_str()), request.method())
 }
 
