@@ -296,6 +296,15 @@ async fn an_invalid_name_from_a_header_is_an_unknown_service() {
     observer.ready().await.unwrap().call(nothing).await.unwrap();
 }
 
+/// `WhenOpen::Respond` answers refusals with a 503; a request of no known service is
+/// not refused by a circuit, and stays the error that says so.
+#[tokio::test]
+async fn respond_mode_answers_refusals_not_unknown_services() {
+    let mut service = CircuitBreakerLayer::new().when_open(WhenOpen::Respond).layer(ok_service());
+    let answer = service.ready().await.unwrap().call(http::Request::get("/no-host").body(()).unwrap()).await;
+    assert!(matches!(answer, Err(ServiceError::Breaker(Error::UnknownService { .. }))), "{answer:?}");
+}
+
 /// A host first met on demand and then declared by name keeps one breaker: the
 /// requests before and after count on it.
 #[tokio::test]
@@ -349,6 +358,29 @@ async fn observe_only_never_times_out() {
     assert!(matches!(cut, Poll::Ready(Err(ServiceError::Breaker(Error::Timeout { .. })))), "cut");
     release.send(true).unwrap();
     assert!(observed.await.is_ok());
+}
+
+/// In metrics-only mode (runtime control) a call through the layer is cut by the
+/// breaker's timeout, as a `#[circuit_breaker]` call is: the mode stops refusals, not
+/// the timeout.
+#[tokio::test]
+async fn metrics_only_mode_keeps_the_timeout() {
+    let clock = configure("svc-metrics-only-timeout");
+    let timeout = ConfigLayer { timeout: Some(Duration::from_secs(1)), ..Default::default() };
+    registry().set_override("svc-metrics-only-timeout", timeout).unwrap();
+    registry().metrics_only("svc-metrics-only-timeout", "a test").unwrap();
+    let (_release, slow) = held_until_released();
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut service =
+        CircuitBreakerLayer::new().identify(Identify::service("svc-metrics-only-timeout")).layer(slow);
+    let mut call = Box::pin(service.ready().await.unwrap().call(request()));
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    clock.advance(Duration::from_secs(1));
+    let cut = call.as_mut().poll(&mut cx);
+    assert!(matches!(cut, Poll::Ready(Err(ServiceError::Breaker(Error::Timeout { .. })))), "cut");
+    let breaker = registry().get("svc-metrics-only-timeout").unwrap();
+    assert_eq!(breaker.state(), State::MetricsOnly);
+    assert_eq!(breaker.snapshot().window.timeouts, 1);
 }
 
 /// A retune reaches a call in flight: its slow-call threshold is the breaker's when it

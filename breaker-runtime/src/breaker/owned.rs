@@ -37,6 +37,10 @@ pub(crate) struct Admission {
     /// Whether it holds a bulkhead place.
     seat: bool,
     recorded: bool,
+    /// Whether it only observes (a layer's `observe_only`): never cut by the timeout.
+    /// A call admitted in metrics-only mode is observed too, but cut as through
+    /// `#[circuit_breaker]`.
+    watching: bool,
 }
 
 impl Admission {
@@ -44,7 +48,7 @@ impl Admission {
     /// dropped with the admission).
     #[inline(always)]
     fn new(breaker: ManuallyDrop<CircuitBreaker>, counted: bool, ticket: Ticket, seat: bool) -> Admission {
-        Admission { breaker, ticket: Admitted::of(ticket), counted, seat, recorded: false }
+        Admission { breaker, ticket: Admitted::of(ticket), counted, seat, recorded: false, watching: false }
     }
 }
 
@@ -104,7 +108,9 @@ impl CircuitBreaker {
         let inner = &*self.inner;
         let (generation, _) = inner.load();
         let ticket = inner.ticket(generation, Kind::Observe, 0);
-        Admission::new(ManuallyDrop::new(self.clone()), true, ticket, false)
+        let mut admission = Admission::new(ManuallyDrop::new(self.clone()), true, ticket, false);
+        admission.watching = true;
+        admission
     }
 
     /// The state as it is, without applying a due open -> half-open move: for a check
@@ -185,9 +191,9 @@ impl super::Inner {
 
 impl Admission {
     /// The breaker's call timeout; `None` when it is off, and for a call that is only
-    /// observed (never cut).
+    /// watched (never cut).
     pub(crate) fn timeout(&self) -> Option<Duration> {
-        if self.ticket.kind == Kind::Observe {
+        if self.watching {
             return None;
         }
         // Read when asked (when the call first waits), not carried: an admission that

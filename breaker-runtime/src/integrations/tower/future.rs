@@ -104,7 +104,8 @@ where
     }
 
     pub(crate) fn refused(error: Error, shared: &Shared) -> Self {
-        let respond = shared.when_open == WhenOpen::Respond || P::GRPC;
+        // `Respond` answers refusals; a request of no known service stays an error.
+        let respond = P::GRPC || (shared.when_open == WhenOpen::Respond && error.is_rejection());
         ResponseFuture::with(Stage::Refused { error, respond })
     }
 }

@@ -30,7 +30,9 @@ pub enum WhenOpen {
     Reject,
     /// HTTP: the call's future answers a synthesized `503 Service Unavailable` with a
     /// `Retry-After` header (seconds until the next probe, when known) instead of an
-    /// error. For gRPC it is the same as `Reject`.
+    /// error. A request whose service is not known still fails with
+    /// [`Error::UnknownService`](crate::Error::UnknownService). For gRPC it is the same
+    /// as `Reject`.
     Respond,
     /// With a fixed service ([`Identify::service`]): `poll_ready` stays `Pending` while
     /// the circuit is open, and wakes the task when a probe is let through; for
