@@ -67,3 +67,27 @@ async fn a_deadline_that_passes_is_a_failure() {
     assert_eq!(breaker.snapshot().window.failures, 2);
     assert_eq!(breaker.state(), State::Open);
 }
+
+/// Holds its one bulkhead place until `release` fires.
+#[circuit_breaker(service = "grpc-attribute-bulkhead", max_concurrent = 1)]
+async fn held(release: tokio::sync::oneshot::Receiver<()>) -> Result<u32, Status> {
+    let _ = release.await;
+    Ok(1)
+}
+
+#[tokio::test]
+async fn a_full_bulkhead_is_resource_exhausted() {
+    let (release, wait) = tokio::sync::oneshot::channel();
+    let first = tokio::spawn(held(wait));
+    let admitted = async {
+        while registry().get("grpc-attribute-bulkhead").unwrap().snapshot().bulkhead.in_use == 0 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), admitted).await.expect("the first call takes the place");
+    let (_other, never) = tokio::sync::oneshot::channel();
+    let refused = held(never).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    release.send(()).unwrap();
+    assert_eq!(first.await.unwrap().unwrap(), 1);
+}

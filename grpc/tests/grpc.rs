@@ -249,6 +249,35 @@ async fn an_open_circuit_reaches_the_client_as_unavailable_without_reaching_the_
     .await
 }
 
+/// A full bulkhead is this client's own limit, not the service's health: the refusal
+/// reaches the client as RESOURCE_EXHAUSTED (not UNAVAILABLE, which a breaker in
+/// front would count against the service) and counts as nothing.
+#[tokio::test]
+async fn a_full_bulkhead_reaches_the_client_as_resource_exhausted() -> TestResult {
+    bounded(async {
+        let service = "grpc-bulkhead-full";
+        let breaker = configure(service, ConfigLayer { max_concurrent: Some(1), ..threshold(1) })?;
+        let server = TestServer::start().await?;
+        let client = echo_client(lazy_channel(&server.endpoint()), layer(service));
+        let mut slow = client.clone();
+        let held =
+            tokio::spawn(
+                async move { slow.say(SayRequest::ok("held").after(Duration::from_millis(500))).await },
+            );
+        while server.hits() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let status = client.clone().say(SayRequest::ok("turned away")).await.unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        assert_eq!(breaker.snapshot().rejections.bulkhead, 1);
+        held.await??;
+        assert_eq!(breaker.state(), State::Closed);
+        assert_eq!(breaker.snapshot().window.failures, 0);
+        Ok(())
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_closed_port_counts_as_a_failure() -> TestResult {
     bounded(async {

@@ -221,6 +221,22 @@ fn timed_out<P: Protocol, R, E>(call: Option<Call>) -> Result<http::Response<P::
 
 /// gRPC status UNAVAILABLE.
 const GRPC_UNAVAILABLE: &str = "14";
+/// gRPC status RESOURCE_EXHAUSTED.
+const GRPC_RESOURCE_EXHAUSTED: &str = "8";
+/// gRPC status FAILED_PRECONDITION.
+const GRPC_FAILED_PRECONDITION: &str = "9";
+
+/// The gRPC status of a call the layer refused, as `tonic::Status::from` gives it:
+/// UNAVAILABLE for an open circuit or the probe limit, RESOURCE_EXHAUSTED for a full
+/// bulkhead (this client's own limit, not the service's health), FAILED_PRECONDITION
+/// for a request of no known service (a configuration problem).
+fn grpc_refusal(error: &Error) -> &'static str {
+    match error {
+        Error::BulkheadFull { .. } => GRPC_RESOURCE_EXHAUSTED,
+        Error::UnknownService { .. } | Error::InvalidConfig(_) => GRPC_FAILED_PRECONDITION,
+        _ => GRPC_UNAVAILABLE,
+    }
+}
 /// gRPC status DEADLINE_EXCEEDED.
 const GRPC_DEADLINE_EXCEEDED: &str = "4";
 
@@ -232,7 +248,7 @@ fn refusal_response<P: Protocol, R>(error: &Error) -> http::Response<P::Body<R>>
         _ => None,
     };
     if P::GRPC {
-        return grpc_answer::<P, R>(GRPC_UNAVAILABLE, error, retry_after);
+        return grpc_answer::<P, R>(grpc_refusal(error), error, retry_after);
     }
     let mut response = http::Response::new(P::empty());
     *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
