@@ -168,8 +168,12 @@ impl Registry {
 
     /// Acts on the breaker of `service`: an event on the breaker's stream (the
     /// transition, with its reason) and on the registry's (with `reason`), and a log line.
+    /// A breaker created on demand is kept from then on (never evicted), so that an
+    /// operator's decision is not lost with it.
     pub fn control(&self, service: &str, control: Control, reason: &str) -> Result<(), Error> {
         let breaker = self.get(service)?;
+        // Asked for by name: no longer evicted.
+        let breaker = self.named(breaker.service())?;
         match control {
             Control::ForceOpen => breaker.force_open(),
             Control::Disable => breaker.disable(),
