@@ -190,6 +190,21 @@ fn every_file_error_names_the_file_the_line_and_the_key() {
             "`trace` in `[defaults]` takes true or false, not the string \"yes\"",
         ),
         ("[defaultz]\n", 1, "unknown table `defaultz`; did you mean `defaults`?"),
+        // A section for a service with no breaker yet (a host a layer will meet) is
+        // checked as the configuration it would get: refused now, not when the host
+        // comes.
+        (
+            "unknown_services = \"ignore\"\n[services.\"absent-host.test\"]\ntimeout = \"1m\"\n",
+            3,
+            "service `absent-host.test`: `timeout` = 60s",
+        ),
+        ("[services.\"[::1]\"]\nthreshold = 2\n", 1, "names no possible service"),
+        ("[services.\"[::1]\"]\nthreshold = 2\n", 1, "did you mean `__1`?"),
+        (
+            "[services.\"zzz-host.example\"]\n",
+            1,
+            "for a service created on demand (a host a layer meets), set `unknown_services = \"ignore\"`",
+        ),
         ("[defaults]\nthreshold = 2\nthreshold = 3\n", 3, "not valid TOML"),
         ("threshold = [\n", 1, "not valid TOML"),
     ];

@@ -338,11 +338,12 @@ impl Registry {
         let mut layers = unpoisoned(self.layers.lock());
         let previous = layers.file.replace(parsed);
         let resolved = self.resolve_all(&layers);
-        let problems: Vec<FileProblem> = resolved
+        let mut problems: Vec<FileProblem> = resolved
             .iter()
             .filter_map(|(breaker, r)| r.as_ref().err().map(|e| (breaker, e)))
             .map(|(breaker, e)| self.locate(&layers, breaker.service(), e, path))
             .collect();
+        problems.extend(self.check_absent(&layers, path));
         if !problems.is_empty() {
             layers.file = previous;
             return Err(ConfigFileError { problems });
@@ -362,6 +363,27 @@ impl Registry {
 
     /// A problem of a service's layered configuration, at the line of the file that
     /// set the offending key (or the file itself, if the file did not set it).
+    /// The problems of the file's sections for services that have no breaker yet
+    /// (`unknown_services = "ignore"`: a host that a layer will meet, say), checked as
+    /// the configuration such a breaker would get, so that a bad one is refused with
+    /// the file rather than when the breaker is made.
+    fn check_absent(&self, layers: &Layers, path: &Path) -> Vec<FileProblem> {
+        let Some(file) = &layers.file else { return Vec::new() };
+        let absent: Vec<&str> = {
+            let services = self.read();
+            file.services.keys().map(String::as_str).filter(|name| !services.contains_key(name)).collect()
+        };
+        let mut problems = Vec::new();
+        for name in absent {
+            // Interned as the breaker's name would be (once per name the file has).
+            let name = crate::breaker::name::intern(name);
+            if let Err(error) = layers.resolve(name, Base::Defaults).config.validate() {
+                problems.push(self.locate(layers, name, &error.for_service(name), path));
+            }
+        }
+        problems
+    }
+
     fn locate(
         &self,
         layers: &Layers,

@@ -285,9 +285,28 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
                         file.profiles.insert(entry.to_string(), section(&mut reader, &title, inner, false).0);
                         continue;
                     }
+                    if let Err(error) = crate::breaker::name::validate(entry) {
+                        // No breaker has that name: the section could never apply.
+                        let named = crate::breaker::name::sanitize(entry.trim_matches(['[', ']']));
+                        reader.problem(
+                            line,
+                            Some(entry),
+                            format!(
+                                "`{title}` names no possible service: {}; did you mean `{named}`?",
+                                error.rule
+                            ),
+                        );
+                        continue;
+                    }
                     if !ignore_unknown && !services.contains(&entry) {
                         let hint = nearest(entry, services.iter().copied()).map_or_else(
-                            || format!("known services: {}", services.join(", ")),
+                            || {
+                                format!(
+                                    "known services: {}; for a service created on demand (a host a layer \
+                                     meets), set `unknown_services = \"ignore\"`",
+                                    services.join(", ")
+                                )
+                            },
                             |s| format!("did you mean `{s}`?"),
                         );
                         reader.problem(

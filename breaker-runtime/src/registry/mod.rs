@@ -498,6 +498,7 @@ impl Registry {
         let layers = unpoisoned(self.layers.lock());
         let mut services = unpoisoned(self.services.write());
         if let Some(service) = services.get_mut(definition.service) {
+            let first = service.definitions.is_empty();
             if !service.definitions.iter().any(|d| d.same_site(definition)) {
                 service.definitions.push(definition);
             }
@@ -506,7 +507,19 @@ impl Registry {
             if service.on_demand.take().is_some() {
                 self.on_demand_count.fetch_sub(1, Ordering::Relaxed);
             }
-            return service.breaker.clone();
+            let breaker = service.breaker.clone();
+            // Made without an attribute (on demand, or named by a layer): the
+            // attribute's keys now apply under the file and the overrides, as they
+            // would have had it registered first.
+            let retuned = first.then(|| layers.resolve(definition.service, service.base()).config);
+            drop(services);
+            drop(layers);
+            if let Some(config) = retuned {
+                if config.validate().is_ok() && breaker.config() != config {
+                    let _ = breaker.reconfigure(config);
+                }
+            }
+            return breaker;
         }
         let service = Service::new(definition, &layers);
         let breaker = service.breaker.clone();
@@ -632,6 +645,29 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+
+    /// A call site that registers after a layer made its service's breaker (the
+    /// link-time table missed it) retunes that breaker with its attribute's keys.
+    #[test]
+    fn a_late_call_site_retunes_a_breaker_made_on_demand() {
+        static LATE: Definition = Definition {
+            service: "late-site.test",
+            function: "tests::late",
+            file: file!(),
+            line: 1,
+            column: 1,
+            config: ConfigLayer { threshold: Some(2), ..ConfigLayer::EMPTY },
+            fallbacks: &[],
+            classify: None,
+        };
+        let registry = Registry::from_inventory();
+        let made = registry.on_demand("late-site.test").unwrap();
+        assert_eq!(made.config().threshold, Some(5));
+        let breaker = registry.breaker_for(&LATE);
+        assert!(breaker.ptr_eq(&made));
+        assert_eq!(made.config().threshold, Some(2), "the attribute's threshold applies");
+        assert_eq!(registry.on_demand_count(), 0, "declared: never evicted");
+    }
 
     #[test]
     fn the_on_demand_breaker_evicted_is_one_not_used_since_the_oldest_creation() {
