@@ -103,6 +103,25 @@ async fn a_429_counts_by_the_breakers_rule() {
     assert_eq!(window("classified-429-rule-off").ignored, 3);
 }
 
+/// Every 429 a failure (`too_many_requests = 1`), as a `reqwest::Error`.
+#[circuit_breaker(service = "classified-429-named", threshold = 1, too_many_requests = 1)]
+async fn throttled_checked(url: String) -> reqwest_middleware::Result<reqwest::Response> {
+    Ok(reqwest::get(url).await?.error_for_status()?)
+}
+
+/// A 429 the rule makes a failure names its error in the transition it triggers.
+#[tokio::test]
+async fn a_429_that_opens_the_circuit_is_its_last_error() {
+    let server = server().await;
+    let error = throttled_checked(format!("http://{}/status/429", server.addr)).await.unwrap_err();
+    assert_eq!(error.status(), Some(reqwest::StatusCode::TOO_MANY_REQUESTS));
+    let breaker = registry().get("classified-429-named").unwrap();
+    assert_eq!(breaker.state(), State::Open);
+    let last = breaker.snapshot().recent_transitions.last().cloned().unwrap();
+    let named = last.last_error.expect("the 429's error is named");
+    assert!(named.contains("429"), "{named}");
+}
+
 #[tokio::test]
 async fn a_request_the_client_cannot_build_is_not_the_services_failure() {
     for _ in 0..3 {

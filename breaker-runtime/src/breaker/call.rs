@@ -585,13 +585,13 @@ fn answer<T, E, C: Classify<T, E>, D: Finish<T, E>>(
     } else {
         classify.classify(&result)
     };
+    // An HTTP 429 of a type that judges itself: by the breaker's rule.
     #[cfg(feature = "tower")]
-    if outcome == Outcome::Failure && classify.__too_many_requests(&result) {
-        // An HTTP 429 of a type that judges itself: by the breaker's rule.
-        let outcome = inner.too_many_requests_configured();
-        inner.complete(ticket, outcome, false);
-        return finish.answered(result, outcome);
-    }
+    let outcome = if outcome == Outcome::Failure && classify.__too_many_requests(&result) {
+        inner.too_many_requests_configured()
+    } else {
+        outcome
+    };
     if outcome == Outcome::Failure {
         if let Err(error) = &result {
             if let Some(shown) = classify.__display(error) {
