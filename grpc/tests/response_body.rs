@@ -27,6 +27,8 @@ enum Step {
     Data(&'static str),
     /// Trailers with this `grpc-status`.
     Status(&'static str),
+    /// Trailers with this `grpc-status` and `grpc-message`.
+    StatusWith(&'static str, &'static str),
     /// A body error.
     Error,
 }
@@ -64,6 +66,12 @@ impl Body for Scripted {
             Some(Step::Status(code)) => {
                 let mut trailers = http::HeaderMap::new();
                 trailers.insert("grpc-status", http::HeaderValue::from_static(code));
+                Poll::Ready(Some(Ok(Frame::trailers(trailers))))
+            }
+            Some(Step::StatusWith(code, message)) => {
+                let mut trailers = http::HeaderMap::new();
+                trailers.insert("grpc-status", http::HeaderValue::from_static(code));
+                trailers.insert("grpc-message", http::HeaderValue::from_static(message));
                 Poll::Ready(Some(Ok(Frame::trailers(trailers))))
             }
             Some(Step::Error) => Poll::Ready(Some(Err(Reset))),
@@ -105,6 +113,36 @@ async fn a_status_in_the_trailers_after_data_frames_is_recorded() {
     drain(respond(service, &[Step::Data("a"), Step::Data("b"), Step::Status("13")]).await).await;
     let window = breaker.snapshot().window;
     assert_eq!((window.calls, window.failures), (1, 1), "INTERNAL in the trailers: {window:?}");
+}
+
+/// A deadline a tonic server enforced comes as CANCELLED `Timeout expired`: a
+/// failure; any other CANCELLED (the caller's) is not.
+#[tokio::test]
+async fn a_server_enforced_deadline_is_a_failure_and_a_cancellation_is_not() {
+    let service = "body-server-deadline";
+    let breaker = configure(service, layer()).unwrap();
+    drain(respond(service, &[Step::Data("a"), Step::StatusWith("1", "Timeout expired")]).await).await;
+    drain(respond(service, &[Step::StatusWith("1", "the caller went away")]).await).await;
+    let window = breaker.snapshot().window;
+    assert_eq!((window.calls, window.failures, window.ignored), (2, 1, 1), "{window:?}");
+}
+
+/// The same in a trailers-only response (the status in the headers).
+#[tokio::test]
+async fn a_server_enforced_deadline_in_the_headers_is_a_failure() {
+    let service = "body-server-deadline-headers";
+    let breaker = configure(service, layer()).unwrap();
+    let inner = tower::service_fn(|_: http::Request<()>| async {
+        let mut response = http::Response::new(Scripted(VecDeque::new()));
+        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("1"));
+        response.headers_mut().insert("grpc-message", http::HeaderValue::from_static("Timeout expired"));
+        Ok::<_, Infallible>(response)
+    });
+    let mut stack = CircuitBreakerLayer::grpc().identify(Identify::service(service)).layer(inner);
+    let request = http::Request::post("/echo.v1.Echo/Say").body(()).expect("a valid request");
+    let ready = stack.ready().await.expect("the inner service is always ready");
+    drain(ready.call(request).await.expect("the inner service never fails").into_body()).await;
+    assert_eq!(breaker.snapshot().window.failures, 1);
 }
 
 #[tokio::test]

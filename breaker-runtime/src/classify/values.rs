@@ -193,9 +193,6 @@ mod reqwest_types {
 mod tonic_types {
     use super::{ClassifiedError, Outcome};
 
-    /// The message of the CANCELLED status tonic makes of its `TimeoutExpired`.
-    const TONIC_TIMEOUT: &str = "Timeout expired";
-
     impl ClassifiedError for tonic::Status {
         /// By its code, with the gRPC table ([`classify::grpc`](crate::classify::grpc)):
         /// UNAVAILABLE, DEADLINE_EXCEEDED, INTERNAL... failures; INVALID_ARGUMENT,
@@ -204,7 +201,9 @@ mod tonic_types {
         /// `set_timeout` or an endpoint's `timeout`): only a caller's own cancellation
         /// is not.
         fn outcome(&self) -> Outcome {
-            if self.code() == tonic::Code::Cancelled && self.message() == TONIC_TIMEOUT {
+            if self.code() == tonic::Code::Cancelled
+                && crate::integrations::judge::is_tonic_timeout(self.message().as_bytes())
+            {
                 return Outcome::Failure;
             }
             crate::classify::grpc::code(self.code() as i32)

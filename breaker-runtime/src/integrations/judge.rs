@@ -96,6 +96,19 @@ pub(crate) fn note_client_error(breaker: &CircuitBreaker, status: u16, outcome: 
 pub(crate) const GRPC_UNKNOWN: i32 = 2;
 
 impl Judge {
+    /// The outcome of gRPC status `code`, whose headers or trailers are `fields`:
+    /// by the gRPC table, except that a CANCELLED with tonic's `Timeout expired` is a
+    /// deadline that passed (tonic's server reports it so), a failure.
+    #[inline]
+    pub(crate) fn grpc_status(&self, code: i32, fields: &http::HeaderMap) -> Outcome {
+        if code == GRPC_CANCELLED
+            && fields.get("grpc-message").is_some_and(|m| is_tonic_timeout(m.as_bytes()))
+        {
+            return Outcome::Failure;
+        }
+        self.grpc.code(code)
+    }
+
     /// The outcome of an HTTP response for `breaker`, from the request's `origin`:
     /// by status, with a redirect back to the request a failure (a redirect loop).
     #[inline]
@@ -262,6 +275,15 @@ fn mix(a: u64, b: u64) -> u64 {
 /// A `grpc-status` value.
 fn parse_grpc_status(value: &[u8]) -> Option<i32> {
     std::str::from_utf8(value).ok()?.trim().parse().ok()
+}
+
+/// gRPC status CANCELLED.
+const GRPC_CANCELLED: i32 = 1;
+
+/// Whether a `grpc-message` is tonic's `Timeout expired` (as sent, percent-encoded or
+/// not).
+pub(crate) fn is_tonic_timeout(message: &[u8]) -> bool {
+    message == b"Timeout expired" || message == b"Timeout%20expired"
 }
 
 /// The code of a `grpc-status` value; a value that is not a number is UNKNOWN.

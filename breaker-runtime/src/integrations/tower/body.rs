@@ -153,10 +153,12 @@ where
                 // leaves the call open (taking the admission then would cancel the call).
                 let end = match &polled {
                     Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(|trailers| {
-                        Ok(trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes())))
+                        let code =
+                            trailers.get("grpc-status").map_or(GRPC_UNKNOWN, |s| grpc_code(s.as_bytes()));
+                        Ok((code, judge.grpc_status(code, trailers)))
                     }),
                     // The end without trailers: no status.
-                    Poll::Ready(None) => Some(Ok(GRPC_UNKNOWN)),
+                    Poll::Ready(None) => Some(Ok((GRPC_UNKNOWN, judge.grpc.code(GRPC_UNKNOWN)))),
                     // An error of the body: a stream cut by a reset.
                     Poll::Ready(Some(Err(error))) => Some(Err(error)),
                     Poll::Pending => None,
@@ -164,8 +166,8 @@ where
                 if let Some(end) = end {
                     if let Some(mut admission) = admission.take() {
                         match end {
-                            Ok(code) => {
-                                record(&mut admission, judge.grpc.code(code), &failing::GrpcStatus(code))
+                            Ok((code, outcome)) => {
+                                record(&mut admission, outcome, &failing::GrpcStatus(code))
                             }
                             Err(error) => {
                                 let failed = format_args!("the response stream failed: {error}");

@@ -135,7 +135,8 @@ pub(crate) mod sealed {
                             return response.map(|body| GrpcBody::watched(body, admission, judge));
                         }
                     };
-                    record(&mut call.admission, call.judge.grpc.code(code), &failing::GrpcStatus(code));
+                    let outcome = call.judge.grpc_status(code, response.headers());
+                    record(&mut call.admission, outcome, &failing::GrpcStatus(code));
                 }
             }
             response.map(GrpcBody::plain)
