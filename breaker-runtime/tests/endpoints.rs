@@ -82,6 +82,17 @@ async fn metrics_health_circuits_and_guarded_control() {
     let bad = client.post(&url).bearer_auth("s3cret").header("content-type", "application/json");
     let bad = bad.body(r#"{"action": "explode"}"#).send().await.unwrap();
     assert_eq!(bad.status(), 400);
+    // A body that is no JSON, with the token: 400, saying what is expected; without
+    // the token: 401, whatever the body.
+    let garbled = client.post(&url).bearer_auth("s3cret").body("reset please").send().await.unwrap();
+    assert_eq!(garbled.status(), 400);
+    let error = json(&garbled.text().await.unwrap())["error"].as_str().unwrap().to_owned();
+    assert!(error.contains("{\"action\": \"force_open\""), "{error}");
+    assert_eq!(client.post(&url).body("reset please").send().await.unwrap().status(), 401);
+    // The scheme in any case.
+    let lower =
+        client.post(&url).header("authorization", "bearer s3cret").header("content-type", "application/json");
+    assert_eq!(lower.body(body).send().await.unwrap().status(), 200);
 
     // Read-only endpoints refuse control altogether.
     let read_only = start(Endpoints::new()).await;
@@ -94,6 +105,10 @@ async fn metrics_health_circuits_and_guarded_control() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    // Off is off, whatever the body.
+    let garbled =
+        client.post(format!("http://{read_only}/circuits/ep-orders")).body("?").send().await.unwrap();
+    assert_eq!(garbled.status(), 403);
     assert_eq!(registry().get("ep-orders").unwrap().state(), State::Closed);
 }
 

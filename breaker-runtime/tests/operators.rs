@@ -57,6 +57,11 @@ async fn diagnosis_history_and_time_ranges() {
     let (status, body) = get(addr, "/circuits?since=yesterday").await;
     assert_eq!(status, 400);
     assert!(json(&body)["error"].as_str().unwrap().contains("since=yesterday"), "{body}");
+    // Times no clock can hold are bad requests too (they were a panic in the handler).
+    for query in ["/circuits?since=1e20", "/circuits/ep-diagnosed?until=1e19"] {
+        let (status, body) = get(addr, query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+    }
 }
 
 #[circuit_breaker(service = "ep-hystrix", threshold = 1)]

@@ -264,6 +264,13 @@ impl CircuitBreaker {
         self.inner.events.subscribe()
     }
 
+    /// Subscribes to the breaker's transitions alone: rejections cost nothing for it,
+    /// and no burst of them can push a transition out of its queue.
+    #[cfg(feature = "dashboard")]
+    pub(crate) fn subscribe_transitions(&self) -> Events {
+        self.inner.events.subscribe_transitions()
+    }
+
     /// Forces the circuit open: every call is rejected until [`reset`](Self::reset).
     pub fn force_open(&self) {
         self.inner.control(State::ForcedOpen);

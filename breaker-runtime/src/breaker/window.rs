@@ -91,7 +91,9 @@ impl Totals {
 }
 
 fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+    // At most 1: a reader can see a call's failure (or slowness) counted before the
+    // call itself, as they are two counters written one after the other.
+    if whole == 0 { 0.0 } else { part.min(whole) as f64 / whole as f64 }
 }
 
 #[repr(C, align(64))]
@@ -485,6 +487,14 @@ mod tests {
     use super::*;
 
     const SEC: u64 = 1_000_000_000;
+
+    /// A reader between a call's two counters sees its failure before the call: the
+    /// rates stay at most 1 (they read 2.0 with one call in the window).
+    #[test]
+    fn a_torn_read_keeps_the_rates_at_most_one() {
+        let torn = Totals { calls: 1, failures: 2, slow: 2, ..Totals::default() };
+        assert_eq!((torn.failure_rate(), torn.slow_rate()), (1.0, 1.0));
+    }
 
     fn sample(verdict: Verdict) -> Sample {
         Sample { verdict, slow: false, timed_out: false, latency_nanos: 1_000 }

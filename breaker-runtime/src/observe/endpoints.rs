@@ -238,7 +238,9 @@ async fn control(
     Extract(endpoints): Shared,
     Path(service): Path<String>,
     headers: HeaderMap,
-    Json(request): Json<ControlRequest>,
+    // Read after the token is checked: with control off, or without the token, any
+    // request is refused as such, whatever its body.
+    request: Result<Json<ControlRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Some(token) = &endpoints.token else {
         return (StatusCode::FORBIDDEN, Json(json!({ "error": "runtime control over HTTP is off" })))
@@ -247,7 +249,9 @@ async fn control(
     let offered = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+        .and_then(|v| v.split_once(' '))
+        // The scheme is case-insensitive (RFC 9110).
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then_some(token.trim_start()));
     if !offered.is_some_and(|offered| constant_time_eq(offered.as_bytes(), token.as_bytes())) {
         return (
             StatusCode::UNAUTHORIZED,
@@ -256,6 +260,15 @@ async fn control(
         )
             .into_response();
     }
+    let request = match request {
+        Ok(Json(request)) => request,
+        Err(rejection) => {
+            let error = format!(
+                "{rejection}: a JSON body such as {{\"action\": \"force_open\", \"reason\": \"...\"}}"
+            );
+            return (StatusCode::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
+        }
+    };
     let action = match request.action.as_str() {
         "force_open" => Control::ForceOpen,
         "disable" => Control::Disable,
@@ -283,7 +296,7 @@ async fn events(Extract(endpoints): Shared) -> Response {
     // the client goes (the receiver is dropped with the response stream).
     for service in registry().services() {
         let Some(breaker) = registry().breaker(service) else { continue };
-        let mut subscription = breaker.subscribe();
+        let mut subscription = breaker.subscribe_transitions();
         let sender = sender.clone();
         tokio::spawn(async move {
             loop {
@@ -407,8 +420,11 @@ impl Range {
 fn parse_time(key: &str, value: &str) -> Result<SystemTime, String> {
     let bad = || format!("`{key}={value}`: Unix seconds, or a time ago such as 90s, 15m, 2h, 1d");
     if let Ok(seconds) = value.parse::<f64>() {
+        // A time no clock can hold (`1e20`) is a bad request, not a panic.
         return (seconds.is_finite() && seconds >= 0.0)
-            .then(|| UNIX_EPOCH + Duration::from_secs_f64(seconds))
+            .then(|| Duration::try_from_secs_f64(seconds).ok())
+            .flatten()
+            .and_then(|since_epoch| UNIX_EPOCH.checked_add(since_epoch))
             .ok_or_else(bad);
     }
     let split = value.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;

@@ -201,6 +201,10 @@ impl fmt::Display for Event {
 /// subscriber: a breaker nobody watches keeps no event buffer.
 pub(crate) struct EventSink {
     channel: OnceLock<Channel<Event>>,
+    /// Transitions alone, for watchers that want nothing else (the `/events`
+    /// stream): they neither make rejections send events nor lose a transition
+    /// behind a burst of rejections.
+    transitions: OnceLock<Channel<Event>>,
 }
 
 /// A broadcast channel and the count of its subscribers.
@@ -227,7 +231,7 @@ impl<T: Clone> Channel<T> {
 
 impl EventSink {
     pub(crate) fn new() -> EventSink {
-        EventSink { channel: OnceLock::new() }
+        EventSink { channel: OnceLock::new(), transitions: OnceLock::new() }
     }
 
     /// Whether anyone listens: checked before building an event on the rejection
@@ -238,6 +242,9 @@ impl EventSink {
     }
 
     pub(crate) fn send(&self, event: Event) {
+        if let (Some(channel), EventKind::Transition { .. }) = (self.transitions.get(), &event.kind) {
+            channel.send(event.clone());
+        }
         if let Some(channel) = self.channel.get() {
             channel.send(event);
         }
@@ -245,6 +252,12 @@ impl EventSink {
 
     pub(crate) fn subscribe(&self) -> Events {
         self.channel.get_or_init(|| Channel::new(CAPACITY)).subscribe()
+    }
+
+    /// A subscription to the transitions alone.
+    #[cfg(feature = "dashboard")]
+    pub(crate) fn subscribe_transitions(&self) -> Events {
+        self.transitions.get_or_init(|| Channel::new(CAPACITY)).subscribe()
     }
 }
 

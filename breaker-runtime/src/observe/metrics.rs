@@ -51,9 +51,15 @@ impl MetricsExporter {
         self
     }
 
-    /// A constant label on every metric.
+    /// A constant label on every metric. One of the exporter's own names (`service`,
+    /// `state`, `outcome`, `cause`, `result`, `from`, `to`, `percentile`) becomes
+    /// `exported_NAME`, as with the Prometheus rendering; a name given twice keeps its
+    /// last value.
     pub fn label(mut self, name: &str, value: &str) -> MetricsExporter {
-        self.labels.push(Label::new(name.to_owned(), value.to_owned()));
+        const OWN: [&str; 8] = ["service", "state", "outcome", "cause", "result", "from", "to", "percentile"];
+        let name = if OWN.contains(&name) { format!("exported_{name}") } else { name.to_owned() };
+        self.labels.retain(|label| label.key() != name);
+        self.labels.push(Label::new(name, value.to_owned()));
         self
     }
 
@@ -90,6 +96,9 @@ impl MetricsExporter {
         );
         describe_gauge!("breaker_bulkhead_in_use", "Bulkhead places in use.");
         describe_gauge!("breaker_bulkhead_queued", "Calls waiting in the bulkhead's queue.");
+        describe_gauge!("breaker_window_calls", "Calls in the sliding window.");
+        describe_counter!("breaker_fallback_runs_total", "Fallback chains run, by result.");
+        describe_gauge!("breaker_consecutive_failures", "Failures in a row while closed.");
     }
 
     /// Pushes every breaker's current values once.
@@ -144,6 +153,11 @@ impl MetricsExporter {
             }
             gauge!("breaker_bulkhead_in_use", labels(None)).set(f64::from(s.bulkhead.in_use));
             gauge!("breaker_bulkhead_queued", labels(None)).set(f64::from(s.bulkhead.queued));
+            gauge!("breaker_window_calls", labels(None)).set(s.window.calls as f64);
+            for (result, n) in [("success", s.fallbacks.successes), ("failure", s.fallbacks.failures)] {
+                counter!("breaker_fallback_runs_total", labels(Some(("result", result)))).absolute(n);
+            }
+            gauge!("breaker_consecutive_failures", labels(None)).set(f64::from(s.consecutive_failures));
         }
     }
 

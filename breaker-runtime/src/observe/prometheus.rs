@@ -90,7 +90,8 @@ impl Exposition {
     /// valid Prometheus label name has its other characters replaced by `_`; one of
     /// the exposition's own (`service`, `state`, `outcome`, `cause`, `result`, `from`,
     /// `to`, `le`, `percentile`, and with resilience4j's names `name` and `kind`) becomes
-    /// `exported_NAME`, as Prometheus renames clashing labels.
+    /// `exported_NAME`, as Prometheus renames clashing labels. A name given twice keeps
+    /// its last value.
     pub fn label(mut self, name: &str, value: &str) -> Exposition {
         self.labels.push((label_name(name), value.to_owned()));
         self
@@ -128,10 +129,20 @@ impl Exposition {
             ),
             Naming::Resilience4j => ("name", &["name", "state", "kind"]),
         };
-        let mut base = format!("{own}=\"{}\"", escape(snapshot.service));
+        // Each name once (a name given twice keeps its last value): Prometheus refuses
+        // a series with a label repeated.
+        let mut labels: Vec<(String, &str)> = Vec::with_capacity(self.labels.len());
         for (name, value) in &self.labels {
-            let prefix = if reserved.contains(&name.as_str()) { "exported_" } else { "" };
-            let _ = write!(base, ",{prefix}{name}=\"{}\"", escape(value));
+            let name =
+                if reserved.contains(&name.as_str()) { format!("exported_{name}") } else { name.clone() };
+            match labels.iter_mut().find(|(known, _)| *known == name) {
+                Some(known) => known.1 = value,
+                None => labels.push((name, value)),
+            }
+        }
+        let mut base = format!("{own}=\"{}\"", escape(snapshot.service));
+        for (name, value) in labels {
+            let _ = write!(base, ",{name}=\"{}\"", escape(value));
         }
         base
     }
@@ -474,6 +485,25 @@ mod tests {
             push_integer(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+    }
+
+    /// A label given twice, or twice once renamed (`service` is `exported_service`),
+    /// is written once, with its last value.
+    #[test]
+    fn a_label_is_written_once() {
+        let exposition = Exposition::new()
+            .label("region", "a")
+            .label("region", "b")
+            .label("exported_service", "x")
+            .label("service", "y");
+        let snapshot =
+            crate::CircuitBreaker::new("labels-once", crate::Config::default()).unwrap().snapshot();
+        let rendered = exposition.render_snapshots(&[snapshot]);
+        let line = rendered.lines().find(|l| l.starts_with("breaker_opened_total{")).unwrap();
+        assert_eq!(
+            line,
+            "breaker_opened_total{service=\"labels-once\",region=\"b\",exported_service=\"y\"} 0"
+        );
     }
 
     #[test]
