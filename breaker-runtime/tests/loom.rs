@@ -386,3 +386,37 @@ fn racing_probe_outcomes_leave_half_open_once() {
     });
     SUCCESS_FIRST.assert_both("the success or the failure first");
 }
+
+/// A queued call that leaves (its queue timeout, or a drop) while the place's holder
+/// ends and a new call arrives: the new call gets the place, at once or when it is
+/// polled again. It was left queued with the place free when the leaver's waiting
+/// count fell after the newcomer had joined the queue (a lost hand-over).
+#[test]
+fn a_call_leaving_the_queue_never_strands_the_next_one() {
+    use std::task::{Context, Poll, Waker};
+    check(2, || {
+        let (breaker, _clock) = breaker("loom-bulkhead-leave", |c| {
+            c.max_concurrent(1).queue(2).queue_timeout(Duration::from_secs(1))
+        });
+        // 'static, so the calls can go to other threads (one small breaker per run).
+        let breaker: &'static CircuitBreaker = Box::leak(Box::new(breaker));
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut holder = Box::pin(breaker.call(std::future::pending::<Result<u32, Error>>()));
+        assert!(holder.as_mut().poll(&mut cx).is_pending());
+        let mut leaver = Box::pin(breaker.call(async { Ok::<u32, Error>(2) }));
+        assert!(leaver.as_mut().poll(&mut cx).is_pending(), "queued behind the holder");
+        let leaving = thread::spawn(move || drop(leaver));
+        let ending = thread::spawn(move || drop(holder));
+        let mut next = Box::pin(breaker.call(async { Ok::<u32, Error>(3) }));
+        let first = next.as_mut().poll(&mut cx);
+        leaving.join().unwrap();
+        ending.join().unwrap();
+        match first {
+            Poll::Ready(answer) => assert_eq!(answer.ok(), Some(3)),
+            Poll::Pending => {
+                let again = next.as_mut().poll(&mut cx);
+                assert!(matches!(again, Poll::Ready(Ok(3))), "stranded in the queue with the place free");
+            }
+        }
+    });
+}

@@ -98,3 +98,55 @@ fn code_panicking_while_it_holds_a_permit_gives_the_probe_place_back() {
     assert!(breaker.try_acquire().is_ok(), "the probe place came back");
     assert!(!matches!(breaker.try_acquire(), Err(Error::CircuitOpen { .. })));
 }
+
+/// An error whose `Display` fails (`to_string` then panics), as a buggy user type's
+/// might.
+#[derive(Debug)]
+enum Grumpy {
+    Down,
+    Refused(Error),
+}
+
+impl std::fmt::Display for Grumpy {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Err(std::fmt::Error)
+    }
+}
+
+impl From<Error> for Grumpy {
+    fn from(error: Error) -> Grumpy {
+        Grumpy::Refused(error)
+    }
+}
+
+#[breaker_runtime::circuit_breaker(
+    service = "panic-display",
+    threshold = 1,
+    recovery_timeout = "5s",
+    half_open_max_calls = 1
+)]
+async fn grumpy(fail: bool) -> Result<u32, Grumpy> {
+    if fail { Err(Grumpy::Down) } else { Ok(6) }
+}
+
+/// A failure whose error cannot be shown still opens the circuit (the transition
+/// names it as such), and a failed probe of it gives its place back: the next probe
+/// runs instead of a `ProbeLimit` for good.
+#[tokio::test]
+async fn an_error_whose_display_panics_still_opens_and_frees_its_probe() {
+    let clock = std::sync::Arc::new(breaker_runtime::ManualClock::new());
+    breaker_runtime::registry().use_clock("panic-display", clock.clone()).unwrap();
+    assert!(matches!(grumpy(true).await, Err(Grumpy::Down)));
+    let breaker = breaker_runtime::registry().get("panic-display").unwrap();
+    assert_eq!(breaker.state(), State::Open);
+    let named = breaker.snapshot().recent_transitions.last().cloned().unwrap().last_error.unwrap();
+    assert!(named.contains("could not be shown"), "{named}");
+    clock.advance(secs(5));
+    assert!(matches!(grumpy(true).await, Err(Grumpy::Down)), "the probe fails");
+    assert_eq!(breaker.state(), State::Open);
+    clock.advance(secs(5));
+    assert_eq!(grumpy(false).await.ok(), Some(6), "the next probe runs");
+    if let Err(Grumpy::Refused(refused)) = grumpy(false).await {
+        panic!("refused after the probe closed the circuit: {refused}");
+    }
+}

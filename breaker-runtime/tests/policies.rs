@@ -298,6 +298,33 @@ async fn queued_call_gives_up_after_queue_timeout_without_counting_a_failure() {
     assert_eq!((s.bulkhead.queued, s.rejections.bulkhead, s.window.calls), (0, 1, 0));
 }
 
+/// The time a call waits in the bulkhead's queue is this side's congestion, not the
+/// service's latency: a call that queued 600 ms and then ran at once is not slow.
+#[tokio::test]
+async fn time_in_the_queue_is_not_the_calls_latency() {
+    let (breaker, clock) = manual(
+        "pol-queue-latency",
+        Config::builder()
+            .max_concurrent(1)
+            .queue(1)
+            .queue_timeout(secs(1))
+            .slow_call(millis(500))
+            .no_timeout(),
+    );
+    let gate = Arc::new(Semaphore::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let mut holder = Box::pin(breaker.call(gated(&gate, &started, 1)));
+    assert!(poll_once(holder.as_mut()).is_pending());
+    let mut queued = Box::pin(breaker.call(ok(2)));
+    assert!(poll_once(queued.as_mut()).is_pending());
+    clock.advance(millis(600));
+    gate.add_permits(1);
+    assert_eq!(holder.await, Ok(1));
+    assert_eq!(queued.await, Ok(2));
+    let s = breaker.snapshot();
+    assert_eq!((s.window.successes, s.window.slow), (2, 1), "only the holder ran 600 ms: {:?}", s.window);
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancelled_queued_call_leaves_the_queue() {
     let (breaker, _clock) = manual(

@@ -509,6 +509,9 @@ fn wait_for_seat<'a>(inner: &'a Inner, waiting: Pin<&mut Waiting<'a>>, cx: &mut 
     if let Poll::Ready(seat) = queued.poll_seat(cx) {
         *waiting.queued = None;
         *waiting.seat = Some(seat);
+        // The call's time (its latency, the slow-call rule) starts now: the wait in the
+        // queue is this side's congestion, not the service's.
+        waiting.ticket.start = inner.clock.recent();
         waiting.timer.set(inner.clock.sleep(Duration::from_nanos(*waiting.timeout_nanos)));
         return Poll::Ready(true);
     }

@@ -37,8 +37,14 @@ pub(crate) fn during<R>(error: &dyn fmt::Display, record: impl FnOnce() -> R) ->
 /// [`during`].
 pub(crate) fn describe() -> Option<String> {
     let pointer = FAILING.try_with(Cell::get).ok().flatten()?;
-    // SAFETY: set by `during`, whose borrow of the error outlives this call.
-    Some(unsafe { (*pointer).to_string() })
+    // The error's `Display` is the user's: if it panics (or fails, which makes
+    // `to_string` panic), the transition still happens, with this text instead; a
+    // panic out of here would leave the state machine mid-way and a probe place taken.
+    let shown = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: set by `during`, whose borrow of the error outlives this call.
+        unsafe { (*pointer).to_string() }
+    }));
+    Some(shown.unwrap_or_else(|_| "(the error could not be shown: its `Display` panicked)".to_owned()))
 }
 
 /// How many sources of an error its text follows, at most.

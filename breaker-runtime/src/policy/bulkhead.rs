@@ -273,12 +273,16 @@ impl Drop for Queued<'_> {
         let mut waiters = lock(&self.bulkhead.waiters);
         let Some(at) = waiters.queue.iter().position(|w| w.id == id) else { return };
         let left = waiters.queue.remove(at);
-        drop(waiters);
         if left.is_some_and(|w| w.granted) {
             // A place was handed over but never taken: pass it on.
+            drop(waiters);
             self.bulkhead.release();
         } else {
+            // Under the lock, as `hand_over` and `queue` count on: lowered after it, a
+            // place freed meanwhile could find no waiter to hand over to while a call
+            // that queued behind this one still waits for it.
             self.bulkhead.word.fetch_sub(1 << 32, Ordering::AcqRel);
+            drop(waiters);
         }
     }
 }
