@@ -93,6 +93,25 @@ async fn respond(service: &str, script: &[Step]) -> GrpcBody<Scripted> {
     ready.call(request).await.expect("the inner service never fails").into_body()
 }
 
+/// The layer for `service` over an inner service that answers a trailers-only
+/// response with these headers; returns the response.
+async fn respond_trailers_only(
+    service: &str,
+    headers: &'static [(&'static str, &'static str)],
+) -> http::Response<GrpcBody<Scripted>> {
+    let inner = tower::service_fn(move |_: http::Request<()>| async move {
+        let mut response = http::Response::new(Scripted(VecDeque::new()));
+        for (name, value) in headers {
+            response.headers_mut().insert(*name, http::HeaderValue::from_static(value));
+        }
+        Ok::<_, Infallible>(response)
+    });
+    let mut stack = CircuitBreakerLayer::grpc().identify(Identify::service(service)).layer(inner);
+    let request = http::Request::post("/echo.v1.Echo/Say").body(()).expect("a valid request");
+    let ready = stack.ready().await.expect("the inner service is always ready");
+    ready.call(request).await.expect("the inner service never fails")
+}
+
 /// Reads `body` to its end (or its error).
 async fn drain(mut body: GrpcBody<Scripted>) {
     while let Some(Ok(_)) = body.frame().await {}
@@ -132,16 +151,8 @@ async fn a_server_enforced_deadline_is_a_failure_and_a_cancellation_is_not() {
 async fn a_server_enforced_deadline_in_the_headers_is_a_failure() {
     let service = "body-server-deadline-headers";
     let breaker = configure(service, layer()).unwrap();
-    let inner = tower::service_fn(|_: http::Request<()>| async {
-        let mut response = http::Response::new(Scripted(VecDeque::new()));
-        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("1"));
-        response.headers_mut().insert("grpc-message", http::HeaderValue::from_static("Timeout expired"));
-        Ok::<_, Infallible>(response)
-    });
-    let mut stack = CircuitBreakerLayer::grpc().identify(Identify::service(service)).layer(inner);
-    let request = http::Request::post("/echo.v1.Echo/Say").body(()).expect("a valid request");
-    let ready = stack.ready().await.expect("the inner service is always ready");
-    drain(ready.call(request).await.expect("the inner service never fails").into_body()).await;
+    let timed_out = &[("grpc-status", "1"), ("grpc-message", "Timeout expired")];
+    drain(respond_trailers_only(service, timed_out).await.into_body()).await;
     assert_eq!(breaker.snapshot().window.failures, 1);
 }
 
@@ -263,15 +274,8 @@ async fn a_stream_error_that_opens_a_circuit_is_its_last_error() {
 async fn a_trailers_only_status_that_opens_a_circuit_is_its_last_error() {
     let service = "headers-last-error";
     let breaker = configure(service, layer()).unwrap();
-    let inner = tower::service_fn(|_: http::Request<()>| async {
-        let mut response = http::Response::new(Scripted(VecDeque::new()));
-        response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("4"));
-        Ok::<_, Infallible>(response)
-    });
-    let mut stack = CircuitBreakerLayer::grpc().identify(Identify::service(service)).layer(inner);
     for _ in 0..3 {
-        let request = http::Request::post("/echo.v1.Echo/Say").body(()).expect("a valid request");
-        let response = stack.ready().await.unwrap().call(request).await.expect("an answer");
+        let response = respond_trailers_only(service, &[("grpc-status", "4")]).await;
         assert_eq!(response.headers()["grpc-status"], "4", "the status reaches the caller");
     }
     let last = breaker.snapshot().recent_transitions.last().cloned().expect("a transition");
