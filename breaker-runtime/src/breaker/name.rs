@@ -1,7 +1,6 @@
 //! Service names: their rules, and interning, so errors and events carry a
 //! `&'static str` that costs nothing to copy on the rejection path.
 
-#[cfg(feature = "tower")]
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, OnceLock};
@@ -38,27 +37,31 @@ pub(crate) fn validate(name: &str) -> Result<(), ConfigError> {
 /// `name` with every character the rules forbid replaced by `_`, cut to
 /// [`MAX_LEN`], and `unnamed` if empty.
 pub(crate) fn sanitize(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
-        .take(MAX_LEN)
-        .collect();
+    let clean: String = allowed(name).take(MAX_LEN).collect();
     if clean.is_empty() { "unnamed".into() } else { clean }
+}
+
+/// `host` as a service is named after it: an IPv6 address without its brackets, a
+/// name without the root's final dot.
+pub(crate) fn bare_host(host: &str) -> &str {
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    host.strip_suffix('.').unwrap_or(host)
+}
+
+/// `name`'s characters, each one the rules forbid as `_`.
+fn allowed(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
 }
 
 /// A valid name for `raw`, a host: `raw` itself when it is one; else every forbidden
 /// character replaced by `_` (an IPv6 address's `:`), and, past [`MAX_LEN`], cut and
 /// ended with a hash of the whole, so that two long hosts keep two names (and the same
 /// host the same name in every run).
-#[cfg(feature = "tower")]
 pub(crate) fn of_host(raw: Cow<'_, str>) -> Cow<'_, str> {
     if validate(&raw).is_ok() {
         return raw;
     }
-    let mut name: String = raw
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
-        .collect();
+    let mut name = allowed(&raw).collect::<String>();
     if name.len() > MAX_LEN {
         // FNV-1a: stable from run to run, unlike the standard library's hasher.
         let hash = raw
@@ -106,11 +109,8 @@ mod tests {
         assert_eq!(sanitize("pay ments"), "pay_ments");
     }
 
-    #[cfg(feature = "tower")]
     #[test]
     fn hosts_get_valid_names() {
-        use std::borrow::Cow;
-
         assert!(matches!(of_host(Cow::Borrowed("api.example.com")), Cow::Borrowed("api.example.com")));
         assert_eq!(of_host(Cow::Borrowed("::1")), "__1");
         assert_eq!(of_host(Cow::Borrowed("fe80::1%eth0")), "fe80__1_eth0");

@@ -287,7 +287,9 @@ pub(crate) fn parse(path: &Path, text: &str, services: &[&str]) -> Result<Config
                     }
                     if let Err(error) = crate::breaker::name::validate(entry) {
                         // No breaker has that name: the section could never apply.
-                        let named = crate::breaker::name::sanitize(entry.trim_matches(['[', ']']));
+                        // The name a layer gives that host's breaker.
+                        let host = crate::breaker::name::bare_host(entry).to_ascii_lowercase();
+                        let named = crate::breaker::name::of_host(host.into());
                         reader.problem(
                             line,
                             Some(entry),

@@ -99,8 +99,7 @@ impl Identify {
     pub fn alias(mut self, host: impl Into<String>, service: impl Into<String>) -> Identify {
         if let Rule::Host { aliases, .. } = &mut self.rule {
             let host = host.into().to_ascii_lowercase();
-            let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(&host);
-            let host = host.strip_suffix('.').unwrap_or(host);
+            let host = crate::breaker::name::bare_host(&host);
             aliases.insert(strip(host, &["www.".to_owned()]).to_owned(), service.into());
         }
         self
@@ -207,9 +206,7 @@ fn host_service<'a>(
     prefixes: &[String],
     aliases: &'a HashMap<String, String>,
 ) -> Option<Cow<'a, str>> {
-    // An IPv6 address without its brackets; a name without the root's dot.
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    let host = host.strip_suffix('.').unwrap_or(host);
+    let host = crate::breaker::name::bare_host(host);
     let host: Cow<'a, str> = if host.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(host.to_ascii_lowercase())
     } else {
