@@ -72,6 +72,9 @@ fn demo_fits_80_columns_and_logs_in_time_order() {
         .expect("the demo runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the demo failed:\n{stdout}");
+    // A breaker that never opened is not said to have "opened never" and to be closed
+    // again "not yet".
+    assert!(!stdout.contains("opened never") && !stdout.contains("never;"), "{stdout}");
     for line in stdout.lines() {
         assert!(line.chars().count() <= 80, "wider than 80 columns: {line:?}");
     }

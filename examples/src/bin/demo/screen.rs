@@ -194,19 +194,26 @@ impl Screen {
             let closed = transitions
                 .iter()
                 .rfind(|t| t.service == s.service && t.to == State::Closed && t.at >= recovering);
-            let opened = opened
-                .map_or("never".into(), |t| format!("{:.1}s after the errors began", secs(t.at - degraded)));
-            let closed = closed.map_or("not yet".into(), |t| {
-                format!("{:.1}s after recovery began", secs(t.at.saturating_sub(recovering)))
-            });
-            let line = format!(
-                "{}: opened {opened}; closed again {closed}; opened {} time(s); {} calls spared \
-                 the failing service; {} answered by a fallback",
-                s.service,
-                s.open_count,
-                s.rejections.total(),
-                s.fallbacks.successes,
-            );
+            let line = match opened {
+                // A breaker that never opened has nothing to close again or spare.
+                None => {
+                    format!("{}: never opened; {} answered by a fallback", s.service, s.fallbacks.successes)
+                }
+                Some(opened) => {
+                    let closed = closed.map_or("not yet".into(), |t| {
+                        format!("{:.1}s after recovery began", secs(t.at.saturating_sub(recovering)))
+                    });
+                    format!(
+                        "{}: opened {:.1}s after the errors began; closed again {closed}; opened {} \
+                         time(s); {} calls spared the failing service; {} answered by a fallback",
+                        s.service,
+                        secs(opened.at - degraded),
+                        s.open_count,
+                        s.rejections.total(),
+                        s.fallbacks.successes,
+                    )
+                }
+            };
             println!("{}", wrap(&line, 2, 4));
         }
         let states = format!(
